@@ -1,0 +1,1 @@
+"""The community room: members, questions, answers, votes, acceptance and reputation."""

@@ -1,0 +1,186 @@
+"""JSON API of the community room under /api/v1; same services as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from community import acceptance, accounts, notifications, privileges, questions, reputation, serialise, voting
+from community.errors import Invalid, NotFound
+from community.web import current_user, read_json
+
+
+def _int(value: Any, name: str) -> int:
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise NotFound(f"There is no {name} with that id.") from None
+    if not -2**31 < n < 2**31:
+        raise NotFound(f"There is no {name} with that id.")
+    return n
+
+
+# Other rooms decorate a question's JSON (escalation, closed) through these hooks: fn(question, data, viewer).
+QUESTION_DECORATORS: list = []
+
+
+async def question_json(q: Any, viewer: Any, with_answers: bool = True) -> dict:
+    data = serialise.question_brief(q)
+    data["body"], data["body_html"] = q.body, q.body_html
+    if with_answers:
+        t = await questions.thread(q.id, viewer)
+        data["author"] = serialise.user_brief(t.question.author if t.question.author_id else None)
+        data["comments"] = [serialise.comment(c) for c in t.comments.get(q.id, [])]
+        data["answers"] = [serialise.answer(a, q.accepted_answer_id, t.comments.get(a.id)) for a in t.answers]
+    data.setdefault("escalation", None)
+    for decorate in QUESTION_DECORATORS:
+        await decorate(q, data, viewer)
+    return data
+
+
+async def create_user(request: Request) -> Response:
+    body = await read_json(request)
+    user = await accounts.sign_up(body.get("username"), body.get("email"), body.get("password"))
+    return JSONResponse(serialise.me(user), status_code=201)
+
+
+async def create_token(request: Request) -> Response:
+    body = await read_json(request)
+    ip = request.client.host if request.client else ""
+    user = await accounts.authenticate(body.get("username"), body.get("password"), ip)
+    return JSONResponse({"token": await accounts.issue_token(user), "user": serialise.me(user)}, status_code=201)
+
+
+async def revoke_token(request: Request) -> Response:
+    auth = request.headers.get("authorization", "")
+    privileges.require_user(await current_user(request))
+    await accounts.revoke_token(auth[7:].strip())
+    return Response(status_code=204)
+
+
+async def me(request: Request) -> Response:
+    user = privileges.require_user(await current_user(request))
+    return JSONResponse(serialise.me(user))
+
+
+async def get_user(request: Request) -> Response:
+    user = await accounts.get_user(_int(request.path_params["user_id"], "member"))
+    return JSONResponse(serialise.user_full(user))
+
+
+async def user_reputation(request: Request) -> Response:
+    user = await accounts.get_user(_int(request.path_params["user_id"], "member"))
+    events = await reputation.ledger(user.id)
+    return JSONResponse({"user_id": user.id, "reputation": user.reputation,
+                         "items": [serialise.ledger_event(e) for e in events]})
+
+
+async def list_questions(request: Request) -> Response:
+    p = request.query_params
+    items, next_cursor = await questions.list_questions(p.get("sort", "newest"), p.get("tag") or None, p.get("cursor"),
+                                                        viewer=await current_user(request))
+    out = []
+    for q in items:
+        data = serialise.question_brief(q)
+        data.setdefault("escalation", None)
+        for decorate in QUESTION_DECORATORS:
+            await decorate(q, data, None)
+        out.append(data)
+    return JSONResponse({"items": out, "next_cursor": next_cursor})
+
+
+async def create_question(request: Request) -> Response:
+    body = await read_json(request)
+    user = await current_user(request)
+    q = await questions.ask(user, body.get("title"), body.get("body"), body.get("tags"))
+    return JSONResponse(await question_json(q, user), status_code=201)
+
+
+async def get_question(request: Request) -> Response:
+    viewer = await current_user(request)
+    q = await questions.get_question(_int(request.path_params["question_id"], "question"), viewer)
+    return JSONResponse(await question_json(q, viewer))
+
+
+async def create_answer(request: Request) -> Response:
+    body = await read_json(request)
+    user = await current_user(request)
+    a = await questions.answer(user, _int(request.path_params["question_id"], "question"), body.get("body"))
+    await a.fetch_related("author")
+    return JSONResponse(serialise.answer(a, None), status_code=201)
+
+
+async def vote(request: Request) -> Response:
+    body = await read_json(request)
+    if "value" not in body:
+        raise Invalid("value", "Send value: 1 (up), -1 (down) or 0 (take your vote back).")
+    score = await voting.vote(await current_user(request), _int(request.path_params["post_id"], "post"), body["value"])
+    return JSONResponse({"score": score, "value": int(body["value"])})
+
+
+async def accept(request: Request) -> Response:
+    body = await read_json(request)
+    user = await current_user(request)
+    qid = _int(request.path_params["question_id"], "question")
+    if "answer_id" not in body:
+        raise Invalid("answer_id", "Say which answer to accept: answer_id.")
+    a = await acceptance.accept(user, qid, body.get("answer_id"))
+    return JSONResponse({"question_id": qid, "accepted_answer_id": a.id})
+
+
+async def unaccept(request: Request) -> Response:
+    check = await read_json(request)
+    del check
+    qid = _int(request.path_params["question_id"], "question")
+    await acceptance.unaccept(await current_user(request), qid)
+    return JSONResponse({"question_id": qid, "accepted_answer_id": None})
+
+
+async def create_comment(request: Request) -> Response:
+    body = await read_json(request)
+    c = await questions.comment(await current_user(request), _int(request.path_params["post_id"], "post"), body.get("body"))
+    await c.fetch_related("author")
+    return JSONResponse(serialise.comment(c), status_code=201)
+
+
+async def edit_post(request: Request) -> Response:
+    body = await read_json(request)
+    user = await current_user(request)
+    post = await questions.edit(user, _int(request.path_params["post_id"], "post"), body.get("title"), body.get("body"), body.get("tags"))
+    return JSONResponse({"id": post.id, "title": post.title, "body_html": post.body_html, "tags": post.tag_names.split()})
+
+
+async def list_notifications(request: Request) -> Response:
+    user = privileges.require_user(await current_user(request))
+    items = await notifications.inbox(user)
+    return JSONResponse({"items": [{"id": n.id, "kind": n.kind, "text": n.text, "url": n.url,
+                                    "created_at": serialise.iso(n.created_at), "read": n.read_at is not None} for n in items],
+                         "unread": sum(1 for n in items if n.read_at is None)})
+
+
+async def privilege_list(request: Request) -> Response:
+    return JSONResponse({"items": privileges.progress(await current_user(request))})
+
+
+routes = [
+    Route("/api/v1/users", create_user, methods=["POST"]),
+    Route("/api/v1/tokens", create_token, methods=["POST"]),
+    Route("/api/v1/tokens/current", revoke_token, methods=["DELETE"]),
+    Route("/api/v1/me", me),
+    Route("/api/v1/users/{user_id}", get_user),
+    Route("/api/v1/users/{user_id}/reputation", user_reputation),
+    Route("/api/v1/questions", list_questions, methods=["GET"]),
+    Route("/api/v1/questions", create_question, methods=["POST"]),
+    Route("/api/v1/questions/{question_id}", get_question),
+    Route("/api/v1/questions/{question_id}/answers", create_answer, methods=["POST"]),
+    Route("/api/v1/questions/{question_id}/accept", accept, methods=["POST"]),
+    Route("/api/v1/questions/{question_id}/accept", unaccept, methods=["DELETE"]),
+    Route("/api/v1/posts/{post_id}/vote", vote, methods=["POST"]),
+    Route("/api/v1/posts/{post_id}/comments", create_comment, methods=["POST"]),
+    Route("/api/v1/posts/{post_id}", edit_post, methods=["PATCH"]),
+    Route("/api/v1/notifications", list_notifications),
+    Route("/api/v1/privileges", privilege_list),
+]

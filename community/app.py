@@ -1,0 +1,107 @@
+"""The application: every room's routes, middleware, error mapping and background workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from community import api, db, openapi, pages, questions, settings, web
+from community.config import ROOT, Config
+from community.errors import DomainError
+
+log = logging.getLogger("community")
+
+# Rooms that plug into the app. Each module may define `routes` (a list of Starlette routes),
+# `async def startup(app)` (returns background tasks to run) and registers hooks on import.
+ROOMS = [
+    "search.web",
+    "community.support.web",
+    "moderation.web",
+    "community.insights.web",
+]
+
+
+def _rooms() -> list:
+    found = []
+    for name in ROOMS:
+        try:
+            found.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue  # that room is not built yet
+            raise
+    return found
+
+
+async def bare(request: Request) -> Response:
+    """A bare template route, the yardstick for page benchmarks."""
+    return web.templates.TemplateResponse(request, "bare.html", {"filler": "x" * 1800})
+
+
+async def healthz(request: Request) -> Response:
+    await db.fetch("SELECT 1 AS ok")
+    return PlainTextResponse("ok")
+
+
+def create_app(config: Config | None = None, manage_db: bool = True, background: bool = True) -> Starlette:
+    """`manage_db=False` when the caller (a test) has already initialised Tortoise."""
+    config = config or Config.from_env()
+    rooms = _rooms()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_db:
+            await db.init(config.database_url)
+        await settings.load()
+        await questions.ensure_generation_row()
+        tasks: list[asyncio.Task] = []
+        if background:
+            for room in rooms:
+                start: Callable[[Starlette], Awaitable[list]] | None = getattr(room, "startup", None)
+                if start is not None:
+                    tasks += [asyncio.create_task(c) for c in await start(app) or []]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if manage_db:
+                await db.close()
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/bare", bare),
+        Route("/api/v1/openapi.json", openapi.openapi_json),
+        Mount("/static", StaticFiles(directory=str(ROOT / "community" / "static")), name="static"),
+        *api.routes,
+    ]
+    for room in rooms:
+        routes += getattr(room, "routes", [])
+    routes += pages.routes
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(web.BodyLimit),
+            Middleware(SessionMiddleware, secret_key=config.ensure_secret(), session_cookie="session",
+                       same_site="lax", https_only=config.base_url.startswith("https://"), max_age=30 * 86400),
+        ],
+        exception_handlers={DomainError: web.on_domain_error, HTTPException: web.on_http_error, Exception: web.on_unexpected},
+        lifespan=lifespan,
+    )
+    app.state.config = config
+    return app

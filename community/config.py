@@ -1,0 +1,110 @@
+"""Deployment configuration read from the environment (and a `.env` file)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _parse_seconds(raw: str) -> float:
+    """`90`, `90s`, `15m`, `2h` -> seconds (plain numbers are seconds)."""
+    text = raw.strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text and text[-1] in units:
+        return float(text[:-1]) * units[text[-1]]
+    return float(text)
+
+
+def _truthy(raw: str) -> bool:
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Config:
+    """Everything a deployment may set; tests build one directly."""
+
+    var_dir: Path = field(default_factory=lambda: ROOT / "var")
+    database_url: str = ""
+    index_dir: Path | None = None
+    secret_key: str = ""
+    demo_data: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    smtp_url: str = ""
+    mail_from: str = "community@localhost"
+    base_url: str = "http://127.0.0.1:8000"
+    search_backend: str = "whoosh"
+    run_indexer: bool = True
+    run_sweeper: bool = True
+    escalation_sweep_seconds: float = 30.0
+    sla_first_answer: str = ""
+    support_webhook_url: str = ""
+    support_webhook_secret: str = ""
+    page_cache: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.var_dir = Path(self.var_dir)
+        if not self.database_url:
+            self.database_url = f"sqlite://{self.var_dir / 'community.sqlite3'}"
+        if self.index_dir is None:
+            self.index_dir = self.var_dir / "index"
+        self.index_dir = Path(self.index_dir)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://", "asyncpg://"))
+
+    def ensure_secret(self) -> str:
+        """Use SECRET_KEY, else a key generated once and kept under ./var."""
+        if self.secret_key:
+            return self.secret_key
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        path = self.var_dir / "secret_key"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        self.secret_key = path.read_text().strip()
+        return self.secret_key
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Config:
+        source: dict[str, str] = {}
+        dotenv = ROOT / ".env"
+        if dotenv.exists():
+            source.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        source.update(os.environ if env is None else env)
+        get = source.get
+        var_dir = Path(get("VAR_DIR", str(ROOT / "var")))
+        return cls(
+            var_dir=var_dir,
+            database_url=get("DATABASE_URL", ""),
+            index_dir=Path(get("INDEX_DIR")) if get("INDEX_DIR") else None,
+            secret_key=get("SECRET_KEY", ""),
+            demo_data=_truthy(get("DEMO_DATA", "1")),
+            host=get("HOST", "127.0.0.1"),
+            port=int(get("PORT", "8000")),
+            workers=int(get("WORKERS", "1")),
+            smtp_url=get("SMTP_URL", ""),
+            mail_from=get("MAIL_FROM", "community@localhost"),
+            base_url=get("BASE_URL", f"http://{get('HOST', '127.0.0.1')}:{get('PORT', '8000')}"),
+            search_backend=get("SEARCH_BACKEND", "whoosh"),
+            run_indexer=_truthy(get("RUN_INDEXER", "1")),
+            run_sweeper=_truthy(get("RUN_SWEEPER", "1")),
+            escalation_sweep_seconds=_parse_seconds(get("ESCALATION_SWEEP_SECONDS", "30")),
+            sla_first_answer=get("SLA_FIRST_ANSWER", ""),
+            support_webhook_url=get("SUPPORT_WEBHOOK_URL", ""),
+            support_webhook_secret=get("SUPPORT_WEBHOOK_SECRET", ""),
+            page_cache=_truthy(get("PAGE_CACHE", "1")),
+            extra=dict(source),
+        )
+
+
+parse_seconds = _parse_seconds

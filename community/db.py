@@ -1,0 +1,103 @@
+"""Database wiring: the Tortoise configuration for every room, migrations, and transactions."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from tortoise import Tortoise, connections
+from tortoise.transactions import in_transaction
+
+# Each room is a Tortoise app with its own models and its own migrations package.
+APPS: dict[str, dict[str, Any]] = {
+    "community": {"models": ["community.models"], "migrations": "community.migrations"},
+    "search": {"models": ["search.models"], "migrations": "search.migrations"},
+}
+
+
+def normalise_url(url: str) -> str:
+    if url.startswith("postgresql://"):
+        return "postgres://" + url[len("postgresql://") :]
+    return url
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    url = normalise_url(database_url)
+    if url.startswith("sqlite://"):
+        path = url[len("sqlite://") :]
+        connection: Any = {
+            "engine": "tortoise.backends.sqlite",
+            "credentials": {
+                "file_path": path,
+                "journal_mode": "WAL",
+                "journal_size_limit": 16384,
+                "foreign_keys": "ON",
+            },
+        }
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    else:
+        connection = url
+    return {
+        "connections": {"default": connection},
+        "apps": {label: {**app, "default_connection": "default"} for label, app in APPS.items()},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _config_from_env() -> dict[str, Any]:
+    from community.config import Config
+
+    return tortoise_config(Config.from_env().database_url)
+
+
+# For the `tortoise` command line (makemigrations): TORTOISE_ORM=community.db.TORTOISE_ORM
+TORTOISE_ORM = _config_from_env()
+
+
+async def init(database_url: str) -> None:
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+
+
+async def migrate(database_url: str) -> None:
+    """Bring the schema up to date with Tortoise's migrations; existing rows are kept."""
+    from tortoise.migrations.api import migrate as run_migrations
+
+    await run_migrations(config=tortoise_config(database_url))
+    await Tortoise.close_connections()
+
+
+async def close() -> None:
+    await Tortoise.close_connections()
+
+
+def transaction():
+    """One database transaction; every multi-row state change runs inside one."""
+    return in_transaction("default")
+
+
+def dialect() -> str:
+    return connections.get("default").capabilities.dialect
+
+
+def _placeholders(query: str, dialect_name: str) -> str:
+    if dialect_name != "postgres":
+        return query
+    parts = query.split("?")
+    out = [parts[0]]
+    for n, part in enumerate(parts[1:], start=1):
+        out.append(f"${n}{part}")
+    return "".join(out)
+
+
+async def fetch(query: str, values: list[Any] | None = None, conn: Any = None) -> list[dict]:
+    """Run SQL written with `?` placeholders on either database; returns rows as dicts."""
+    conn = conn or connections.get("default")
+    return await conn.execute_query_dict(_placeholders(query, conn.capabilities.dialect), values or [])
+
+
+async def execute(query: str, values: list[Any] | None = None, conn: Any = None) -> int:
+    conn = conn or connections.get("default")
+    count, _ = await conn.execute_query(_placeholders(query, conn.capabilities.dialect), values or [])
+    return count

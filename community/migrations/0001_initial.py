@@ -1,0 +1,170 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise.fields.base import OnDelete
+from tortoise import fields
+from tortoise.indexes import Index
+
+class Migration(migrations.Migration):
+    initial = True
+
+    operations = [
+        ops.CreateModel(
+            name='CommunitySetting',
+            fields=[
+                ('name', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=80)),
+                ('value', fields.TextField(unique=False)),
+            ],
+            options={'table': 'community_setting', 'app': 'community', 'pk_attr': 'name'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ContentGeneration',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('value', fields.BigIntField(default=0)),
+            ],
+            options={'table': 'content_generation', 'app': 'community', 'pk_attr': 'id', 'table_description': 'One row whose counter every write bumps, which anonymous page caches compare against.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='LoginFailure',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('key', fields.CharField(db_index=True, max_length=120)),
+                ('at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'login_failure', 'app': 'community', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Tag',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('name', fields.CharField(unique=True, max_length=35)),
+                ('description', fields.TextField(default='', unique=False)),
+                ('question_count', fields.IntField(default=0)),
+            ],
+            options={'table': 'tag', 'app': 'community', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='User',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('username', fields.CharField(unique=True, max_length=40)),
+                ('email', fields.CharField(db_index=True, max_length=254)),
+                ('password_hash', fields.CharField(null=True, max_length=200)),
+                ('role', fields.CharField(default='member', max_length=16)),
+                ('reputation', fields.IntField(default=1)),
+                ('about', fields.TextField(default='', unique=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('last_seen_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('suspended_until', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('suspension_reason', fields.TextField(default='', unique=False)),
+                ('external_id', fields.CharField(null=True, unique=True, max_length=64)),
+            ],
+            options={'table': 'user', 'app': 'community', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ApiToken',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('user', fields.ForeignKeyField('community.User', source_field='user_id', db_constraint=True, to_field='id', related_name='tokens', on_delete=OnDelete.CASCADE)),
+                ('digest', fields.CharField(unique=True, max_length=64)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('revoked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'api_token', 'app': 'community', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Notification',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('user', fields.ForeignKeyField('community.User', source_field='user_id', db_constraint=True, to_field='id', related_name='notifications', on_delete=OnDelete.CASCADE)),
+                ('kind', fields.CharField(max_length=32)),
+                ('text', fields.CharField(max_length=300)),
+                ('url', fields.CharField(max_length=300)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('read_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'notification', 'app': 'community', 'indexes': [Index(fields=['user_id', 'read_at'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Post',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('kind', fields.CharField(max_length=10)),
+                ('question', fields.ForeignKeyField('community.Post', source_field='question_id', null=True, db_constraint=True, to_field='id', related_name='answers', on_delete=OnDelete.CASCADE)),
+                ('author', fields.ForeignKeyField('community.User', source_field='author_id', null=True, db_constraint=True, to_field='id', related_name='posts', on_delete=OnDelete.SET_NULL)),
+                ('title', fields.CharField(default='', max_length=300)),
+                ('body', fields.TextField(unique=False)),
+                ('body_html', fields.TextField(unique=False)),
+                ('score', fields.IntField(default=0)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('edited_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('last_activity_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('official', fields.BooleanField(default=False)),
+                ('tags', fields.ManyToManyField('community.Tag', unique=True, db_constraint=True, through='post_tag', forward_key='tag_id', backward_key='post_id', related_name='questions', on_delete=OnDelete.CASCADE)),
+                ('tag_names', fields.CharField(default='', max_length=200)),
+                ('state', fields.CharField(default='unanswered', max_length=12)),
+                ('answer_count', fields.IntField(default=0)),
+                ('accepted_answer_id', fields.IntField(null=True)),
+                ('first_answer_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('view_count', fields.IntField(default=0)),
+                ('closed_reason', fields.CharField(null=True, max_length=20)),
+                ('closed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('duplicate_of_id', fields.IntField(null=True)),
+                ('locked', fields.BooleanField(default=False)),
+                ('hidden', fields.BooleanField(default=False)),
+                ('deleted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('external_id', fields.CharField(null=True, unique=True, max_length=64)),
+            ],
+            options={'table': 'post', 'app': 'community', 'indexes': [Index(fields=['kind', 'created_at']), Index(fields=['kind', 'last_activity_at']), Index(fields=['kind', 'score']), Index(fields=['kind', 'state', 'created_at'])], 'pk_attr': 'id', 'table_description': 'A question, or an answer that points at its question.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Comment',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('post', fields.ForeignKeyField('community.Post', source_field='post_id', db_constraint=True, to_field='id', related_name='comments', on_delete=OnDelete.CASCADE)),
+                ('author', fields.ForeignKeyField('community.User', source_field='author_id', null=True, db_constraint=True, to_field='id', related_name='comments', on_delete=OnDelete.SET_NULL)),
+                ('body', fields.TextField(unique=False)),
+                ('body_html', fields.TextField(unique=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('deleted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('external_id', fields.CharField(null=True, unique=True, max_length=64)),
+            ],
+            options={'table': 'comment', 'app': 'community', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ReputationEvent',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('user', fields.ForeignKeyField('community.User', source_field='user_id', db_constraint=True, to_field='id', related_name='reputation_events', on_delete=OnDelete.CASCADE)),
+                ('amount', fields.IntField()),
+                ('reason', fields.CharField(max_length=32)),
+                ('ref', fields.CharField(db_index=True, max_length=64)),
+                ('post_id', fields.IntField(null=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('day', fields.DateField()),
+            ],
+            options={'table': 'reputation_event', 'app': 'community', 'indexes': [Index(fields=['user_id', 'day']), Index(fields=['user_id', 'ref'])], 'pk_attr': 'id', 'table_description': 'The append-only reputation ledger (undoing appends the negation of the net amount of a cause).'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Vote',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('post', fields.ForeignKeyField('community.Post', source_field='post_id', db_constraint=True, to_field='id', related_name='votes', on_delete=OnDelete.CASCADE)),
+                ('voter', fields.ForeignKeyField('community.User', source_field='voter_id', db_constraint=True, to_field='id', related_name='votes', on_delete=OnDelete.CASCADE)),
+                ('value', fields.SmallIntField()),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'vote', 'app': 'community', 'unique_together': (('post', 'voter'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+    ]

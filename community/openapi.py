@@ -1,0 +1,69 @@
+"""The OpenAPI document at /api/v1/openapi.json; each room adds its own operations with `describe`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+PATHS: dict[str, dict[str, Any]] = {}
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def describe(method: str, path: str, summary: str, body: dict[str, Any] | None = None,
+             ok: int = 200, auth: bool = False, query: list[str] | None = None) -> None:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {str(ok): {"description": "OK"},
+                      "4XX": {"description": "Error", "content": {"application/json": {"schema": _ERROR}}}},
+    }
+    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
+              for n in (seg[1:-1] for seg in path.split("/") if seg.startswith("{"))]
+    params += [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in query or []]
+    if params:
+        op["parameters"] = params
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "properties": body}}}}
+    if auth:
+        op["security"] = [{"bearer": []}]
+    PATHS.setdefault(path, {})[method.lower()] = op
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Community Q&A API", "version": "1"},
+        "paths": PATHS,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": ["string", "null"]}}}}}},
+        },
+    }
+
+
+async def openapi_json(request: Request) -> JSONResponse:
+    return JSONResponse(document())
+
+
+S, I, A = {"type": "string"}, {"type": "integer"}, {"type": "array", "items": {"type": "string"}}
+describe("POST", "/api/v1/users", "Sign up", {"username": S, "email": S, "password": S}, 201)
+describe("POST", "/api/v1/tokens", "Get a bearer token", {"username": S, "password": S}, 201)
+describe("DELETE", "/api/v1/tokens/current", "Revoke the token in use", None, 204, True)
+describe("GET", "/api/v1/me", "The member behind the token", auth=True)
+describe("GET", "/api/v1/users/{user_id}", "A member, with reputation")
+describe("GET", "/api/v1/users/{user_id}/reputation", "A member's reputation ledger")
+describe("GET", "/api/v1/questions", "List questions", query=["sort", "tag", "cursor"])
+describe("POST", "/api/v1/questions", "Ask a question", {"title": S, "body": S, "tags": A}, 201, True)
+describe("GET", "/api/v1/questions/{question_id}", "A question with its answers")
+describe("POST", "/api/v1/questions/{question_id}/answers", "Answer a question", {"body": S}, 201, True)
+describe("POST", "/api/v1/questions/{question_id}/accept", "Accept an answer", {"answer_id": I}, 200, True)
+describe("DELETE", "/api/v1/questions/{question_id}/accept", "Undo acceptance", None, 200, True)
+describe("POST", "/api/v1/posts/{post_id}/vote", "Vote: 1, -1 or 0", {"value": I}, 200, True)
+describe("POST", "/api/v1/posts/{post_id}/comments", "Comment on a post", {"body": S}, 201, True)
+describe("PATCH", "/api/v1/posts/{post_id}", "Edit a post", {"title": S, "body": S, "tags": A, "comment": S}, 200, True)
+describe("GET", "/api/v1/notifications", "Your inbox", auth=True)
+describe("GET", "/api/v1/privileges", "Privileges and your progress")

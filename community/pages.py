@@ -1,0 +1,258 @@
+"""HTML pages of the community room. Each handler reads input, calls one service, renders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from community import acceptance, accounts, notifications, privileges, questions, reputation, voting
+from community.errors import DomainError, Invalid, NotAllowed, NotFound
+from community.web import current_user, log_in, log_out, page_cache, read_form, redirect, render
+
+
+def _safe_next(value: Any) -> str:
+    return value if isinstance(value, str) and value.startswith("/") and not value.startswith("//") else "/"
+
+
+async def home(request: Request) -> Response:
+    async def make() -> Response:
+        p = request.query_params
+        sort, tag = p.get("sort", "newest"), p.get("tag") or None
+        items, next_cursor = await questions.list_questions(sort, tag, p.get("cursor"))
+        return await render(request, "community/questions.html", {
+            "items": items, "next_cursor": next_cursor, "sort": sort, "tag": tag, "sorts": questions.SORTS,
+        })
+
+    return await page_cache.serve(request, make)
+
+
+async def tag_page(request: Request) -> Response:
+    tag = request.path_params["name"]
+
+    async def make() -> Response:
+        p = request.query_params
+        sort = p.get("sort", "newest")
+        items, next_cursor = await questions.list_questions(sort, tag, p.get("cursor"))
+        return await render(request, "community/questions.html", {
+            "items": items, "next_cursor": next_cursor, "sort": sort, "tag": tag, "sorts": questions.SORTS,
+        })
+
+    return await page_cache.serve(request, make)
+
+
+async def tag_index(request: Request) -> Response:
+    return await page_cache.serve(request, lambda: _tag_index(request))
+
+
+async def _tag_index(request: Request) -> Response:
+    return await render(request, "community/tags.html", {"tags": await questions.tags()})
+
+
+async def thread_page(request: Request, form_errors: dict | None = None, form_values: dict | None = None, status: int = 200) -> Response:
+    qid = request.path_params["question_id"]
+
+    async def make() -> Response:
+        viewer = await current_user(request)
+        t = await questions.thread(qid, viewer)
+        extra: dict[str, Any] = {}
+        for hook in THREAD_EXTRAS:
+            extra.update(await hook(t.question, viewer))
+        return await render(request, "community/thread.html", {
+            "t": t, "q": "", "errors": form_errors or {}, "values": form_values or {}, **extra,
+        }, status)
+
+    if form_errors:
+        return await make()
+    return await page_cache.serve(request, make)
+
+
+# Other rooms add to the thread page (escalation banner, close notice) without touching it.
+THREAD_EXTRAS: list = []
+
+
+async def ask_page(request: Request) -> Response:
+    user = privileges.require_user(await current_user(request))
+    if request.method == "GET":
+        return await render(request, "community/ask.html", {"values": {}, "errors": {}})
+    form = await read_form(request)
+    try:
+        q = await questions.ask(user, form.get("title"), form.get("body"), form.get("tags"))
+    except (Invalid, NotAllowed) as err:
+        return await render(request, "community/ask.html", {"values": form, "errors": {err.field or "form": err.message}}, err.status)
+    for hook in ASKED_HOOKS:
+        await hook(request, q, form)
+    return redirect(f"/questions/{q.id}")
+
+
+ASKED_HOOKS: list = []
+
+
+async def post_answer(request: Request) -> Response:
+    user = privileges.require_user(await current_user(request))
+    form = await read_form(request)
+    try:
+        a = await questions.answer(user, request.path_params["question_id"], form.get("body"))
+    except (Invalid, NotAllowed) as err:
+        return await thread_page(request, {"answer": err.message}, {"answer": form.get("body", "")}, err.status)
+    return redirect(f"/questions/{a.question_id}#answer-{a.id}")
+
+
+async def post_comment(request: Request) -> Response:
+    user = privileges.require_user(await current_user(request))
+    form = await read_form(request)
+    post = await questions.get_post(request.path_params["post_id"], user)
+    qid = post.id if post.is_question else post.question_id
+    try:
+        await questions.comment(user, post.id, form.get("body"))
+    except (Invalid, NotAllowed) as err:
+        request.path_params["question_id"] = qid
+        return await thread_page(request, {f"comment-{post.id}": err.message}, {f"comment-{post.id}": form.get("body", "")}, err.status)
+    return redirect(f"/questions/{qid}#post-{post.id}")
+
+
+async def post_vote(request: Request) -> Response:
+    user = privileges.require_user(await current_user(request))
+    form = await read_form(request)
+    post = await questions.get_post(request.path_params["post_id"], user)
+    await voting.vote(user, post.id, form.get("value"))
+    qid = post.id if post.is_question else post.question_id
+    return redirect(f"/questions/{qid}#post-{post.id}")
+
+
+async def post_accept(request: Request) -> Response:
+    user = privileges.require_user(await current_user(request))
+    form = await read_form(request)
+    qid = request.path_params["question_id"]
+    if form.get("undo"):
+        await acceptance.unaccept(user, qid)
+    else:
+        await acceptance.accept(user, qid, form.get("answer_id"))
+    return redirect(f"/questions/{qid}")
+
+
+async def edit_page(request: Request) -> Response:
+    user = privileges.require_user(await current_user(request))
+    post = await questions.get_post(request.path_params["post_id"], user)
+    if request.method == "GET":
+        values = {"title": post.title, "body": post.body, "tags": post.tag_names}
+        return await render(request, "community/edit.html", {"post": post, "values": values, "errors": {}})
+    form = await read_form(request)
+    try:
+        await questions.edit(user, post.id, form.get("title") if post.is_question else None, form.get("body"),
+                             form.get("tags") if post.is_question else None)
+    except (Invalid, NotAllowed) as err:
+        return await render(request, "community/edit.html", {"post": post, "values": form, "errors": {err.field or "form": err.message}}, err.status)
+    qid = post.id if post.is_question else post.question_id
+    return redirect(f"/questions/{qid}#post-{post.id}")
+
+
+async def user_page(request: Request) -> Response:
+    try:
+        profile = await accounts.get_user(int(request.path_params["user_id"]))
+    except (ValueError, OverflowError):
+        raise NotFound("There is no member with that id.") from None
+    return await render(request, "community/user.html", {
+        "profile": profile,
+        "history": await reputation.history_by_day(profile.id),
+        "questions": await questions.user_posts(profile.id, "question"),
+        "answers": await questions.user_posts(profile.id, "answer"),
+    })
+
+
+async def privileges_page(request: Request) -> Response:
+    user = await current_user(request)
+    return await render(request, "community/privileges.html", {"items": privileges.progress(user)})
+
+
+async def signup_page(request: Request) -> Response:
+    if request.method == "GET":
+        return await render(request, "community/signup.html", {"values": {}, "errors": {}, "form_page": True})
+    form = await read_form(request)
+    try:
+        user = await accounts.sign_up(form.get("username"), form.get("email"), form.get("password"))
+    except DomainError as err:
+        values = {k: form.get(k, "") for k in ("username", "email")}
+        return await render(request, "community/signup.html", {"values": values, "errors": {err.field or "form": err.message}, "form_page": True}, err.status)
+    log_in(request, user)
+    return redirect(_safe_next(form.get("next")))
+
+
+async def login_page(request: Request) -> Response:
+    if request.method == "GET":
+        return await render(request, "community/login.html", {"values": {"next": request.query_params.get("next", "/")}, "errors": {}, "form_page": True})
+    form = await read_form(request)
+    ip = request.client.host if request.client else ""
+    try:
+        user = await accounts.authenticate(form.get("username"), form.get("password"), ip)
+    except DomainError as err:
+        values = {"username": form.get("username", ""), "next": form.get("next", "/")}
+        return await render(request, "community/login.html", {"values": values, "errors": {err.field or "form": err.message}, "form_page": True}, err.status)
+    log_in(request, user)
+    return redirect(_safe_next(form.get("next")))
+
+
+async def logout(request: Request) -> Response:
+    await read_form(request)
+    log_out(request)
+    return redirect("/")
+
+
+async def forgot_page(request: Request) -> Response:
+    if request.method == "GET":
+        return await render(request, "community/forgot.html", {"values": {}, "errors": {}, "form_page": True})
+    form = await read_form(request)
+    cfg = request.app.state.config
+    try:
+        await accounts.request_reset(form.get("identifier"), cfg.ensure_secret(), cfg.base_url, cfg.smtp_url, cfg.mail_from)
+    except DomainError as err:
+        return await render(request, "community/forgot.html", {"values": form, "errors": {err.field or "form": err.message}, "form_page": True}, err.status)
+    return await render(request, "community/forgot.html", {"values": {}, "errors": {}, "sent": True, "form_page": True})
+
+
+async def reset_page(request: Request) -> Response:
+    token = request.path_params["token"]
+    secret = request.app.state.config.ensure_secret()
+    if request.method == "GET":
+        user = await accounts.user_for_reset(token, secret)
+        return await render(request, "community/reset.html", {"who": user.username, "errors": {}, "form_page": True})
+    form = await read_form(request)
+    try:
+        user = await accounts.reset_password(token, secret, form.get("password"))
+    except Invalid as err:
+        return await render(request, "community/reset.html", {"errors": {err.field or "form": err.message}, "form_page": True}, err.status)
+    log_in(request, user)
+    return redirect("/")
+
+
+async def inbox_page(request: Request) -> Response:
+    user = privileges.require_user(await current_user(request))
+    items = await notifications.inbox(user)
+    response = await render(request, "community/inbox.html", {"items": items})
+    await notifications.mark_read(user)
+    return response
+
+
+routes = [
+    Route("/", home),
+    Route("/questions", home),
+    Route("/questions/ask", ask_page, methods=["GET", "POST"]),
+    Route("/questions/{question_id}", thread_page),
+    Route("/questions/{question_id}/answers", post_answer, methods=["POST"]),
+    Route("/questions/{question_id}/accept", post_accept, methods=["POST"]),
+    Route("/posts/{post_id}/vote", post_vote, methods=["POST"]),
+    Route("/posts/{post_id}/comments", post_comment, methods=["POST"]),
+    Route("/posts/{post_id}/edit", edit_page, methods=["GET", "POST"]),
+    Route("/tags", tag_index),
+    Route("/tags/{name}", tag_page),
+    Route("/users/{user_id}", user_page),
+    Route("/privileges", privileges_page),
+    Route("/signup", signup_page, methods=["GET", "POST"]),
+    Route("/login", login_page, methods=["GET", "POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/forgot", forgot_page, methods=["GET", "POST"]),
+    Route("/reset/{token}", reset_page, methods=["GET", "POST"]),
+    Route("/inbox", inbox_page),
+]

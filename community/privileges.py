@@ -1,0 +1,93 @@
+"""One answer to "may this user do this?": role, ownership, or a reputation threshold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from community import clock, settings
+from community.errors import NotAllowed, NotAuthenticated
+from community.models import User
+
+
+@dataclass(frozen=True)
+class Privilege:
+    key: str  # settings name, e.g. "priv.upvote"
+    title: str
+    description: str
+
+    @property
+    def reputation(self) -> int:
+        return int(settings.get(self.key))
+
+
+PRIVILEGES: dict[str, Privilege] = {
+    "upvote": Privilege("priv.upvote", "vote up", "Vote up questions and answers you find useful."),
+    "flag": Privilege("priv.flag", "flag posts", "Bring spam, abuse and problems to moderators' attention."),
+    "comment": Privilege("priv.comment", "comment everywhere", "Comment on any question or answer."),
+    "downvote": Privilege("priv.downvote", "vote down", "Vote down posts that are not useful."),
+    "review": Privilege("priv.review", "access review queues", "Review flagged posts, first posts and suggested edits."),
+    "edit": Privilege("priv.edit", "edit any post", "Edit any question or answer without review."),
+    "close": Privilege("priv.close", "cast close and reopen votes", "Vote to close or reopen questions."),
+    "moderate": Privilege("priv.moderate", "moderator tools", "See deleted posts and moderation tools."),
+}
+
+
+def has(user: User | None, name: str) -> bool:
+    if user is None:
+        return False
+    if user.is_moderator:
+        return True
+    return user.reputation >= PRIVILEGES[name].reputation
+
+
+def require_user(user: User | None) -> User:
+    if user is None:
+        raise NotAuthenticated()
+    return user
+
+
+def require_active(user: User | None) -> User:
+    """A logged-in member who is not suspended."""
+    user = require_user(user)
+    if user.suspended_until is not None and user.suspended_until > clock.now():
+        reason = f" Reason: {user.suspension_reason}" if user.suspension_reason else ""
+        raise NotAllowed(
+            f"Your account is suspended until {user.suspended_until:%Y-%m-%d %H:%M} UTC; "
+            f"you can read but not post or vote.{reason}"
+        )
+    return user
+
+
+def require(user: User | None, name: str) -> User:
+    user = require_active(user)
+    if not has(user, name):
+        p = PRIVILEGES[name]
+        raise NotAllowed(
+            f"You need the '{p.title}' privilege, which takes {p.reputation} reputation "
+            f"(you have {user.reputation}).",
+            field=name,
+        )
+    return user
+
+
+def require_staff(user: User | None) -> User:
+    user = require_user(user)
+    if not user.is_staff:
+        raise NotAllowed("Only support staff can do this.")
+    return user
+
+
+def require_moderator(user: User | None) -> User:
+    user = require_active(user)
+    if not user.is_moderator:
+        raise NotAllowed("Only moderators can do this.")
+    return user
+
+
+def progress(user: User | None) -> list[dict]:
+    rep = user.reputation if user else 0
+    return [
+        {"name": name, "title": p.title, "description": p.description, "reputation": p.reputation,
+         "earned": has(user, name), "missing": max(0, p.reputation - rep)}
+        for name, p in sorted(PRIVILEGES.items(), key=lambda kv: kv[1].reputation)
+    ]

@@ -1,0 +1,381 @@
+"""Asking, answering, commenting and editing; reading threads and question lists."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from community import clock, db, events, privileges, settings
+from community.errors import Invalid, NotAllowed, NotFound
+from community.models import Comment, ContentGeneration, Post, Tag, User, Vote
+from community.notifications import notify
+from community.rendering import count_links, markdown
+from search import outbox
+
+TITLE_MIN, TITLE_MAX = 15, 150
+BODY_MIN, BODY_MAX = 20, 30000
+ANSWER_MIN = 20
+COMMENT_MIN, COMMENT_MAX = 2, 600
+TAG_RE = re.compile(r"^[a-z0-9+#.-]{1,35}$")
+SORTS = ("newest", "active", "unanswered", "unsolved", "votes")
+PAGE_SIZE = 20
+
+
+def _text(value: Any, name: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise Invalid(name, f"The {name} must be text.")
+    return value
+
+
+def check_title(value: Any) -> str:
+    title = " ".join(_text(value, "title").split())
+    if len(title) < TITLE_MIN:
+        raise Invalid("title", f"Write a title of at least {TITLE_MIN} characters that sums up the problem.")
+    if len(title) > TITLE_MAX:
+        raise Invalid("title", f"Keep the title to {TITLE_MAX} characters (it has {len(title)}).")
+    return title
+
+
+def check_body(value: Any, minimum: int = BODY_MIN, name: str = "body") -> str:
+    body = _text(value, name).strip()
+    if len(body) < minimum:
+        raise Invalid(name, f"Write at least {minimum} characters so others can help.")
+    if len(body) > BODY_MAX:
+        raise Invalid(name, f"Keep it to {BODY_MAX} characters (it has {len(body)}).")
+    return body
+
+
+def parse_tags(value: Any) -> list[str]:
+    if isinstance(value, str):
+        raw = value.replace(",", " ").split()
+    elif isinstance(value, list) and all(isinstance(t, str) for t in value):
+        raw = [t.strip() for t in value if t.strip()]
+    elif value is None:
+        raw = []
+    else:
+        raise Invalid("tags", "Tags must be a list of words.")
+    tags: list[str] = []
+    for tag in raw:
+        tag = tag.lower()
+        if not TAG_RE.match(tag):
+            raise Invalid("tags", f"The tag {tag[:40]!r} may use only a-z, 0-9 and + # . - (at most 35 characters).")
+        if tag not in tags:
+            tags.append(tag)
+    if not tags:
+        raise Invalid("tags", "Add at least one tag, such as 'esim' or 'roaming'.")
+    if len(tags) > 5:
+        raise Invalid("tags", "Use at most 5 tags.")
+    return tags
+
+
+def _check_links(user: User, html: str, name: str) -> None:
+    if user.reputation < settings.get("limit.new_member_rep") and not user.is_moderator and not user.is_staff:
+        allowed = settings.get("limit.new_member_links")
+        if count_links(html) > allowed:
+            raise Invalid(name, f"New members may include at most {allowed} links in a post. Earn "
+                                f"{settings.get('limit.new_member_rep')} reputation to post more.")
+
+
+async def _check_daily_limit(user: User, kind: str) -> None:
+    if user.reputation >= settings.get("limit.new_member_rep") or user.is_moderator or user.is_staff:
+        return
+    now = clock.now()
+    if (now - user.created_at).total_seconds() > 86400:
+        return
+    limit = settings.get(f"limit.new_member_{kind}s_per_day")
+    if await Post.filter(author_id=user.id, kind=kind).count() >= limit:
+        raise NotAllowed(f"New members may post {limit} {kind}s in their first day. "
+                         "Please come back tomorrow, or earn reputation first.")
+
+
+async def bump_generation() -> None:
+    """Tell every worker's anonymous page cache that content changed."""
+    await db.execute("UPDATE content_generation SET value = value + 1 WHERE id = 1")
+
+
+async def generation() -> int:
+    rows = await db.fetch("SELECT value FROM content_generation WHERE id = 1")
+    return int(rows[0]["value"]) if rows else 0
+
+
+async def ensure_generation_row() -> None:
+    if not await ContentGeneration.filter(id=1).exists():
+        await ContentGeneration.create(id=1, value=0)
+
+
+async def _set_tags(question: Post, names: list[str], conn: Any) -> None:
+    old = {t.name: t for t in await question.tags.all().using_db(conn)}
+    for name in names:
+        if name not in old:
+            tag = await Tag.filter(name=name).using_db(conn).first()
+            if tag is None:
+                tag = await Tag.create(name=name, using_db=conn)
+            await question.tags.add(tag, using_db=conn)
+            await Tag.filter(id=tag.id).using_db(conn).update(question_count=tag.question_count + 1)
+    for name, tag in old.items():
+        if name not in names:
+            await question.tags.remove(tag, using_db=conn)
+            await Tag.filter(id=tag.id).using_db(conn).update(question_count=max(0, tag.question_count - 1))
+    question.tag_names = " ".join(names)
+
+
+async def ask(user: User | None, title: Any, body: Any, tags: Any) -> Post:
+    user = privileges.require_active(user)
+    title, body, tag_list = check_title(title), check_body(body), parse_tags(tags)
+    html = markdown(body)
+    _check_links(user, html, "body")
+    await _check_daily_limit(user, "question")
+    now = clock.now()
+    async with db.transaction() as conn:
+        question = await Post.create(
+            kind="question", author_id=user.id, title=title, body=body, body_html=html,
+            created_at=now, last_activity_at=now, using_db=conn,
+        )
+        await _set_tags(question, tag_list, conn)
+        await question.save(update_fields=["tag_names"], using_db=conn)
+        await outbox.enqueue(question.id, conn)
+        await events.emit("question_asked", question=question, conn=conn)
+    await bump_generation()
+    return question
+
+
+async def get_question(question_id: Any, viewer: User | None = None, conn: Any = None) -> Post:
+    try:
+        qid = int(question_id)
+    except (TypeError, ValueError):
+        raise NotFound("There is no question with that id.") from None
+    q = await Post.filter(id=qid, kind="question").using_db(conn).first() if -2**31 < qid < 2**31 else None
+    if q is None or not can_see(q, viewer):
+        raise NotFound("There is no question with that id; it may have been deleted.")
+    return q
+
+
+async def get_post(post_id: Any, viewer: User | None = None, conn: Any = None) -> Post:
+    try:
+        pid = int(post_id)
+    except (TypeError, ValueError):
+        raise NotFound("There is no post with that id.") from None
+    post = await Post.filter(id=pid).using_db(conn).first() if -2**31 < pid < 2**31 else None
+    if post is None or not can_see(post, viewer):
+        raise NotFound("There is no post with that id; it may have been deleted.")
+    return post
+
+
+def can_see(post: Post, viewer: User | None) -> bool:
+    if post.visible:
+        return True
+    return viewer is not None and (viewer.is_moderator or viewer.id == post.author_id)
+
+
+def _check_open(question: Post, action: str) -> None:
+    if question.locked:
+        raise NotAllowed(f"This question is locked, so it cannot take {action}.")
+    if question.closed_reason and action == "new answers":
+        raise NotAllowed("This question is closed, so it takes no new answers.")
+    if question.deleted_at is not None:
+        raise NotAllowed(f"This question was deleted, so it cannot take {action}.")
+
+
+async def refresh_state(question_id: int, conn: Any) -> str:
+    """Recompute a question's answer count and state from its answers."""
+    q = await Post.filter(id=question_id).using_db(conn).first()
+    answers = await Post.filter(question_id=question_id, kind="answer", deleted_at=None, hidden=False).using_db(conn).only("id", "author_id", "created_at")
+    others = [a for a in answers if a.author_id != q.author_id]
+    if q.accepted_answer_id and any(a.id == q.accepted_answer_id for a in answers):
+        state = "solved"
+    else:
+        state = "answered" if others else "unanswered"
+    await Post.filter(id=question_id).using_db(conn).update(answer_count=len(answers), state=state)
+    return state
+
+
+async def answer(user: User | None, question_id: Any, body: Any, official: bool = False) -> Post:
+    user = privileges.require_active(user)
+    body = check_body(body, ANSWER_MIN)
+    html = markdown(body)
+    _check_links(user, html, "body")
+    now = clock.now()
+    async with db.transaction() as conn:
+        question = await get_question(question_id, user, conn)
+        _check_open(question, "new answers")
+        await _check_daily_limit(user, "answer")
+        ans = await Post.create(
+            kind="answer", question_id=question.id, author_id=user.id, body=body, body_html=html,
+            created_at=now, last_activity_at=now, official=official, using_db=conn,
+        )
+        updates: dict[str, Any] = {"last_activity_at": now}
+        if user.id != question.author_id and question.first_answer_at is None:
+            updates["first_answer_at"] = now
+        await Post.filter(id=question.id).using_db(conn).update(**updates)
+        await refresh_state(question.id, conn)
+        await notify(question.author_id, "answer", f"{user.username} answered your question: {question.title}",
+                     f"/questions/{question.id}#answer-{ans.id}", conn, skip=user.id)
+        await outbox.enqueue(question.id, conn)
+        await events.emit("answer_posted", question=question, answer=ans, conn=conn)
+    await bump_generation()
+    return ans
+
+
+async def comment(user: User | None, post_id: Any, body: Any) -> Comment:
+    user = privileges.require_active(user)
+    text = _text(body, "body").strip()
+    if len(text) < COMMENT_MIN or len(text) > COMMENT_MAX:
+        raise Invalid("body", f"Comments are {COMMENT_MIN} to {COMMENT_MAX} characters (this one has {len(text)}).")
+    async with db.transaction() as conn:
+        post = await get_post(post_id, user, conn)
+        question = post if post.is_question else await Post.filter(id=post.question_id).using_db(conn).first()
+        _check_open(question, "comments")
+        own = user.id in (post.author_id, question.author_id)
+        if not own:
+            privileges.require(user, "comment")
+        c = await Comment.create(post_id=post.id, author_id=user.id, body=text, body_html=markdown(text),
+                                 created_at=clock.now(), using_db=conn)
+        await notify(post.author_id, "comment", f"{user.username} commented on your post in: {question.title}",
+                     f"/questions/{question.id}#post-{post.id}", conn, skip=user.id)
+        await events.emit("comment_posted", post=post, comment=c, conn=conn)
+    await bump_generation()
+    return c
+
+
+async def edit(user: User | None, post_id: Any, title: Any = None, body: Any = None, tags: Any = None) -> Post:
+    """An author edits their own post (moderation adds edits by others and revisions)."""
+    user = privileges.require_active(user)
+    async with db.transaction() as conn:
+        post = await get_post(post_id, user, conn)
+        if post.author_id != user.id and not privileges.has(user, "edit"):
+            raise NotAllowed("You can edit only your own posts.")
+        if post.locked:
+            raise NotAllowed("This post is locked and cannot be edited.")
+        fields_: list[str] = []
+        if body is not None:
+            post.body = check_body(body, BODY_MIN if post.is_question else ANSWER_MIN)
+            post.body_html = markdown(post.body)
+            _check_links(user, post.body_html, "body")
+            fields_ += ["body", "body_html"]
+        if post.is_question and title is not None:
+            post.title = check_title(title)
+            fields_.append("title")
+        if post.is_question and tags is not None:
+            await _set_tags(post, parse_tags(tags), conn)
+            fields_.append("tag_names")
+        if not fields_:
+            raise Invalid("body", "Nothing to change: send a new title, body or tags.")
+        now = clock.now()
+        post.edited_at = post.last_activity_at = now
+        await post.save(update_fields=fields_ + ["edited_at", "last_activity_at"], using_db=conn)
+        qid = post.id if post.is_question else post.question_id
+        await outbox.enqueue(qid, conn)
+        await events.emit("post_edited", post=post, editor=user, conn=conn)
+    await bump_generation()
+    return post
+
+
+@dataclass
+class Thread:
+    question: Post
+    answers: list[Post]
+    comments: dict[int, list[Comment]]
+    my_votes: dict[int, int] = field(default_factory=dict)
+
+
+async def thread(question_id: Any, viewer: User | None) -> Thread:
+    """A question with its answers (accepted first, then by score), comments and the viewer's votes.
+
+    A fixed number of queries whatever the number of answers.
+    """
+    q = await get_question(question_id, viewer)
+    await q.fetch_related("author")
+    answers = await Post.filter(question_id=q.id, kind="answer").select_related("author")
+    answers = [a for a in answers if can_see(a, viewer)]
+    answers.sort(key=lambda a: (a.id != q.accepted_answer_id, not a.official, -a.score, a.created_at))
+    ids = [q.id] + [a.id for a in answers]
+    comments: dict[int, list[Comment]] = {i: [] for i in ids}
+    for c in await Comment.filter(post_id__in=ids, deleted_at=None).select_related("author").order_by("created_at"):
+        comments[c.post_id].append(c)
+    my_votes: dict[int, int] = {}
+    if viewer is not None:
+        for v in await Vote.filter(post_id__in=ids, voter_id=viewer.id).only("post_id", "value"):
+            my_votes[v.post_id] = v.value
+    return Thread(q, answers, comments, my_votes)
+
+
+_SORT_FIELDS = {
+    "newest": "created_at",
+    "active": "last_activity_at",
+    "unanswered": "created_at",
+    "unsolved": "created_at",
+    "votes": "score",
+}
+
+
+def _encode_cursor(value: Any, pk: int) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    return base64.urlsafe_b64encode(json.dumps([value, pk]).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        value, pk = raw
+        pk = int(pk)
+        if _SORT_FIELDS[sort] == "score":
+            value = int(value)
+        else:
+            value = datetime.fromisoformat(value)
+        return value, pk
+    except Exception:
+        raise Invalid("cursor", "That page link is broken; go back to the first page.") from None
+
+
+async def list_questions(sort: Any = "newest", tag: Any = None, cursor: Any = None, limit: int = PAGE_SIZE,
+                         viewer: User | None = None) -> tuple[list[Post], str | None]:
+    sort = sort or "newest"
+    if sort not in SORTS:
+        raise Invalid("sort", f"Sort by one of: {', '.join(SORTS)}.")
+    qs = Post.filter(kind="question", deleted_at=None, hidden=False)
+    if sort == "unanswered":
+        qs = qs.filter(state="unanswered")
+    elif sort == "unsolved":
+        qs = qs.exclude(state="solved")
+    if tag:
+        if not isinstance(tag, str) or not TAG_RE.match(tag):
+            raise Invalid("tag", "That is not a valid tag name.")
+        qs = qs.filter(tags__name=tag)
+    key = _SORT_FIELDS[sort]
+    if cursor:
+        if not isinstance(cursor, str):
+            raise Invalid("cursor", "That page link is broken; go back to the first page.")
+        value, pk = _decode_cursor(cursor, sort)
+        from tortoise.expressions import Q
+
+        qs = qs.filter(Q(**{f"{key}__lt": value}) | Q(**{key: value, "id__lt": pk}))
+    rows = await qs.order_by(f"-{key}", "-id").limit(limit + 1).select_related("author")
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _encode_cursor(getattr(last, key), last.id)
+    return rows, next_cursor
+
+
+async def tags(limit: int = 200) -> list[Tag]:
+    return await Tag.filter(question_count__gt=0).order_by("-question_count", "name").limit(limit)
+
+
+async def user_posts(user_id: int, kind: str, limit: int = 30) -> list[Post]:
+    rows = await Post.filter(author_id=user_id, kind=kind, deleted_at=None, hidden=False).order_by("-created_at").limit(limit)
+    if kind == "answer":
+        qids = {r.question_id for r in rows}
+        titles = {q.id: q.title for q in await Post.filter(id__in=qids).only("id", "title")}
+        for r in rows:
+            r.title = titles.get(r.question_id, "")
+    return rows
+
+

@@ -1,0 +1,85 @@
+"""Up and down votes: one per member per post, changeable and retractable, with reputation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+
+from community import clock, db, privileges, reputation, settings
+from community.errors import Conflict, Invalid, NotAllowed
+from community.models import Post, User, Vote
+from community.questions import bump_generation, get_post
+from search import outbox
+
+
+def _amounts(post: Post, value: int) -> list[tuple[str, int, str]]:
+    """(who, amount, reason) for a vote of `value` on `post`; who is 'author' or 'voter'."""
+    if value == 1:
+        key = "rep.question_upvoted" if post.is_question else "rep.answer_upvoted"
+        return [("author", settings.get(key), reputation.CAPPED_REASON)]
+    out = [("author", settings.get("rep.post_downvoted"), "downvoted")]
+    if not post.is_question:
+        out.append(("voter", settings.get("rep.answer_downvote_cost"), "downvote_cast"))
+    return out
+
+
+def parse_value(value: Any) -> int:
+    if isinstance(value, bool) or value not in (1, -1, 0, "1", "-1", "0"):
+        raise Invalid("value", "A vote is 1 (up), -1 (down) or 0 (take your vote back).")
+    return int(value)
+
+
+async def vote(user: User | None, post_id: Any, value: Any) -> int:
+    """Cast, change or retract (value 0) a vote; returns the post's new score."""
+    value = parse_value(value)
+    user = privileges.require_active(user)
+    if value == 1:
+        privileges.require(user, "upvote")
+    elif value == -1:
+        privileges.require(user, "downvote")
+    for attempt in range(3):
+        try:
+            return await _vote_once(user, post_id, value)
+        except IntegrityError:
+            if attempt == 2:
+                raise Conflict("Your vote clashed with another one; please try again.") from None
+    raise AssertionError("unreachable")
+
+
+async def _vote_once(user: User, post_id: Any, value: int) -> int:
+    async with db.transaction() as conn:
+        post = await get_post(post_id, user, conn)
+        if post.author_id == user.id:
+            raise NotAllowed("You cannot vote on your own post.")
+        question = post if post.is_question else await Post.filter(id=post.question_id).using_db(conn).first()
+        if question.locked or post.locked:
+            raise NotAllowed("This post is locked; votes are closed.")
+        involved = [user.id] + ([post.author_id] if post.author_id else [])
+        await reputation.lock_users(involved, conn)
+        existing = await Vote.filter(post_id=post.id, voter_id=user.id).using_db(conn).first()
+        old = existing.value if existing else 0
+        if old != value:
+            ref = f"vote:{post.id}:{user.id}"
+            if old:
+                for uid in set(involved):
+                    await reputation.undo(uid, ref, conn, post.id)
+            if value:
+                for who, amount, reason in _amounts(post, value):
+                    uid = post.author_id if who == "author" else user.id
+                    if uid is not None:
+                        await reputation.grant(uid, amount, reason, ref, post.id, conn)
+            if existing and value:
+                await Vote.filter(id=existing.id).using_db(conn).update(value=value, created_at=clock.now())
+            elif existing:
+                await Vote.filter(id=existing.id).using_db(conn).delete()
+            else:
+                await Vote.create(post_id=post.id, voter_id=user.id, value=value, created_at=clock.now(), using_db=conn)
+            await Post.filter(id=post.id).using_db(conn).update(score=F("score") + (value - old))
+            for uid in set(involved):
+                await reputation.refresh_total(uid, conn)
+            await outbox.enqueue(question.id, conn)
+        score = (await Post.filter(id=post.id).using_db(conn).only("score").first()).score
+    await bump_generation()
+    return score

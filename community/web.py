@@ -1,0 +1,257 @@
+"""What every handler shares: who is asking, CSRF, reading input, rendering, and error mapping."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from community import accounts, clock
+from community.config import ROOT
+from community.errors import BadRequest, DomainError, NotAllowed, NotFound, TooLarge
+from community.models import User
+
+MAX_BODY = 64 * 1024
+templates = Jinja2Templates(directory=str(ROOT / "templates"))
+templates.env.globals["now"] = clock.now
+
+
+def _author_filter(row: Any) -> User | None:
+    from community.serialise import _author
+
+    return _author(row)
+
+
+templates.env.filters["author"] = _author_filter
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+async def current_user(request: Request) -> User | None:
+    if "user" in request.state._state:
+        return request.state.user
+    user: User | None = None
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        user = await accounts.user_for_token(auth[7:].strip())
+    elif "session" in request.scope:
+        uid = request.session.get("uid")
+        if isinstance(uid, int):
+            user = await User.filter(id=uid).first()
+    request.state.user = user
+    return user
+
+
+def log_in(request: Request, user: User) -> None:
+    request.session.clear()
+    request.session["uid"] = user.id
+    request.session["csrf"] = secrets.token_urlsafe(24)
+
+
+def log_out(request: Request) -> None:
+    request.session.clear()
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(24)
+    return token
+
+
+def check_csrf(request: Request, form: Any) -> None:
+    sent = form.get("csrf_token") if form is not None else None
+    if not sent or not secrets.compare_digest(str(sent), request.session.get("csrf", "")):
+        raise NotAllowed("This form has expired (or came from another site). Reload the page and try again.")
+
+
+def check_api_csrf(request: Request) -> None:
+    """Cookie-authenticated API writes (our own JavaScript) must echo the CSRF token in a header."""
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return
+    if request.session.get("uid") is None:
+        return
+    sent = request.headers.get("x-csrf-token", "")
+    if not sent or not secrets.compare_digest(sent, request.session.get("csrf", "")):
+        raise NotAllowed("Missing or wrong X-CSRF-Token header for a cookie-authenticated request.")
+
+
+async def read_form(request: Request) -> dict[str, Any]:
+    try:
+        form = await request.form()
+    except Exception:
+        raise BadRequest("The form could not be read; please try again.") from None
+    data = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    check_csrf(request, data)
+    return data
+
+
+async def read_json(request: Request) -> dict[str, Any]:
+    check_api_csrf(request)
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise BadRequest("Send a JSON object.")
+    return data
+
+
+async def context(request: Request, extra: dict[str, Any]) -> dict[str, Any]:
+    from community.notifications import unread_count
+
+    user = await current_user(request)
+    ctx = {
+        "user": user,
+        # Anonymous pages carry no token (so they can be cached and shared); forms that
+        # anonymous people submit (log in, sign up) ask for one with form_page=True.
+        "csrf_token": csrf_token(request) if user is not None or extra.get("form_page") else "",
+        "unread": await unread_count(user) if user else 0,
+        "q": request.query_params.get("q", ""),
+    }
+    ctx.update(extra)
+    return ctx
+
+
+async def render(request: Request, name: str, extra: dict[str, Any] | None = None, status: int = 200) -> Response:
+    return templates.TemplateResponse(request, name, await context(request, extra or {}), status_code=status)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def error_json(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "field": field}}, status_code=status)
+
+
+async def on_domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    if is_api(request):
+        return error_json(exc.status, exc.code, exc.message, exc.field)
+    if exc.status == 401:
+        return redirect(f"/login?next={request.url.path}")
+    return await render(request, "error.html", {"status": exc.status, "message": exc.message}, exc.status)
+
+
+_HTTP_MESSAGES = {
+    404: "There is nothing at this address. Check the link, or search for what you need.",
+    405: "This address does not take that kind of request.",
+}
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = _HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
+    if is_api(request):
+        return error_json(exc.status_code, "not_found" if exc.status_code == 404 else "http_error", message)
+    return await render(request, "error.html", {"status": exc.status_code, "message": message}, exc.status_code)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    message = "Something went wrong on our side. Please try again in a moment."
+    if is_api(request):
+        return error_json(500, "internal", message)
+    return HTMLResponse(f"<!doctype html><title>Error</title><h1>Sorry</h1><p>{message}</p>", status_code=500)
+
+
+class BodyLimit:
+    """Refuse request bodies over 64 KB with 413 before any handler reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                too_big = int(length) > self.limit
+            except ValueError:
+                too_big = False
+            if too_big:
+                await self._refuse(scope, receive, send)
+                return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise TooLarge("The request is larger than 64 KB; shorten the text.")
+            return message
+
+        await self.app(scope, limited, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = "The request is larger than 64 KB; please shorten the text."
+        if scope["path"].startswith("/api/"):
+            response: Response = error_json(413, "too_large", message)
+        else:
+            response = HTMLResponse(f"<!doctype html><title>Too large</title><h1>Too large</h1><p>{message}</p>", 413)
+        await response(scope, receive, send)
+
+
+class PageCache:
+    """Rendered pages for anonymous readers, valid while the content generation is unchanged."""
+
+    def __init__(self, size: int = 2000) -> None:
+        self.size = size
+        self.entries: OrderedDict[str, tuple[int, bytes, str]] = OrderedDict()
+        self._generation = (-1, 0.0)
+
+    async def generation(self) -> int:
+        from community.questions import generation
+
+        return await generation()
+
+    async def serve(self, request: Request, make: Callable[[], Awaitable[Response]]) -> Response:
+        if request.session.get("uid") is not None or request.headers.get("authorization") or not request.app.state.config.page_cache:
+            return await make()
+        key = str(request.url.path) + "?" + str(request.url.query)
+        gen = await self.generation()
+        hit = self.entries.get(key)
+        if hit is not None and hit[0] == gen:
+            self.entries.move_to_end(key)
+            return Response(hit[1], media_type=hit[2], headers={"x-cache": "hit"})
+        response = await make()
+        if response.status_code == 200 and hasattr(response, "body"):
+            self.entries[key] = (gen, bytes(response.body), response.media_type or "text/html")
+            if len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return response
+
+
+page_cache = PageCache()
+
+
+def page_number(value: Any) -> int:
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return 1
+    return min(max(n, 1), 1000)
+
+
+def not_found(message: str = "There is nothing at this address.") -> NotFound:
+    return NotFound(message)
+
+
