@@ -12,6 +12,8 @@ from tortoise.transactions import in_transaction
 APPS: dict[str, dict[str, Any]] = {
     "community": {"models": ["community.models"], "migrations": "community.migrations"},
     "search": {"models": ["search.models"], "migrations": "search.migrations"},
+    "support": {"models": ["community.support.models"], "migrations": "community.support.migrations"},
+    "moderation": {"models": ["moderation.models"], "migrations": "moderation.migrations"},
 }
 
 

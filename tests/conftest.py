@@ -148,3 +148,6 @@ def require_datasets() -> Path:
     if not DATASETS.exists():
         pytest.skip(f"the Stack Exchange datasets are not at {DATASETS} (../shared is absent)")
     return DATASETS
+
+
+from tests.browser import browser, browser_page, live_server, live_server_env, phone_page  # noqa: E402,F401

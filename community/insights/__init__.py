@@ -1,0 +1,1 @@
+"""Insights for staff and admins: how crowd service is doing, and the SLA what-if."""

@@ -1,0 +1,1 @@
+"""Support escalation and the staff desk: SLA policy, the sweeper, tickets, claims and replies."""

@@ -1,0 +1,1 @@
+"""The moderation room: flags, review queues, close and reopen, revisions, suspensions, audit log."""

@@ -1,0 +1,3 @@
+"""Rows of the moderation room."""
+
+from __future__ import annotations
