@@ -253,6 +253,7 @@ async def edit(user: User | None, post_id: Any, title: Any = None, body: Any = N
         if post.locked:
             raise NotAllowed("This post is locked and cannot be edited.")
         fields_: list[str] = []
+        before = {"title": post.title, "body": post.body, "tags": post.tag_names}
         if body is not None:
             post.body = check_body(body, BODY_MIN if post.is_question else ANSWER_MIN)
             post.body_html = markdown(post.body)
@@ -271,7 +272,7 @@ async def edit(user: User | None, post_id: Any, title: Any = None, body: Any = N
         await post.save(update_fields=fields_ + ["edited_at", "last_activity_at"], using_db=conn)
         qid = post.id if post.is_question else post.question_id
         await outbox.enqueue(qid, conn)
-        await events.emit("post_edited", post=post, editor=user, conn=conn)
+        await events.emit("post_edited", post=post, editor=user, before=before, conn=conn)
     await bump_generation()
     return post
 
