@@ -39,6 +39,8 @@ async def accept(user: User | None, question_id: Any, answer_id: Any) -> Post:
     """Accept `answer_id`; idempotent. Accepting your own answer is allowed but earns nothing."""
     user = privileges.require_active(user)
     try:
+        if isinstance(answer_id, (bool, float)):  # int() would quietly turn true into answer 1
+            raise TypeError
         aid = int(answer_id)
     except (TypeError, ValueError):
         raise Invalid("answer_id", "Say which answer to accept.") from None
@@ -53,7 +55,8 @@ async def accept(user: User | None, question_id: Any, answer_id: Any) -> Post:
         if ans.author_id and ans.author_id != q.author_id:
             await reputation.lock_users([q.author_id, ans.author_id], conn)
             ref = f"accept:{q.id}"
-            await reputation.grant(ans.author_id, settings.get("rep.answer_accepted"), "accepted", ref, q.id, conn)
+            if not ans.official:  # support staff answer as their job: no reputation for it
+                await reputation.grant(ans.author_id, settings.get("rep.answer_accepted"), "accepted", ref, q.id, conn)
             await reputation.grant(q.author_id, settings.get("rep.asker_accepts"), "accepts", ref, q.id, conn)
             for uid in (ans.author_id, q.author_id):
                 await reputation.refresh_total(uid, conn)

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from tortoise.exceptions import IntegrityError
 
 from community import clock, settings
@@ -48,6 +48,8 @@ def _check_password(password: str) -> None:
 
 
 async def sign_up(username: Any, email: Any, password: Any, role: str = "member") -> User:
+    # A missing field gets the same message as an empty one ("choose a username..."), not "must be text".
+    username, email, password = ("" if v is None else v for v in (username, email, password))
     for name, value in (("username", username), ("email", email), ("password", password)):
         if not isinstance(value, str):
             raise Invalid(name, f"The {name} must be text.")
@@ -128,6 +130,8 @@ async def set_role(username: str, role: str) -> User:
 
 
 async def get_user(user_id: int) -> User:
+    if not -2**31 < user_id < 2**31:  # beyond the id column's range (PostgreSQL refuses to compare)
+        raise NotFound("There is no member with that id.")
     user = await User.filter(id=user_id).first()
     if user is None:
         raise NotFound("There is no member with that id.")
@@ -138,8 +142,15 @@ async def get_user(user_id: int) -> User:
 # working as soon as it has been used (the hash changes) and after RESET_MAX_AGE seconds.
 
 
+class _ClockSigner(TimestampSigner):
+    """Stamps and ages reset links by the community clock, so expiry follows the same time as every rule."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.now().timestamp())
+
+
 def _serializer(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt="password-reset")
+    return URLSafeTimedSerializer(secret, salt="password-reset", signer=_ClockSigner)
 
 
 def _fingerprint(user: User) -> str:

@@ -146,13 +146,6 @@ async def create_comment(request: Request) -> Response:
     return JSONResponse(serialise.comment(c), status_code=201)
 
 
-async def edit_post(request: Request) -> Response:
-    body = await read_json(request)
-    user = await current_user(request)
-    post = await questions.edit(user, _int(request.path_params["post_id"], "post"), body.get("title"), body.get("body"), body.get("tags"))
-    return JSONResponse({"id": post.id, "title": post.title, "body_html": post.body_html, "tags": post.tag_names.split()})
-
-
 async def list_notifications(request: Request) -> Response:
     user = privileges.require_user(await current_user(request))
     items = await notifications.inbox(user)
@@ -180,7 +173,7 @@ routes = [
     Route("/api/v1/questions/{question_id}/accept", unaccept, methods=["DELETE"]),
     Route("/api/v1/posts/{post_id}/vote", vote, methods=["POST"]),
     Route("/api/v1/posts/{post_id}/comments", create_comment, methods=["POST"]),
-    Route("/api/v1/posts/{post_id}", edit_post, methods=["PATCH"]),
+    # PATCH /api/v1/posts/{post_id} (edits, suggested edits, revisions) is served by moderation/api.py.
     Route("/api/v1/notifications", list_notifications),
     Route("/api/v1/privileges", privilege_list),
 ]

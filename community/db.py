@@ -66,8 +66,11 @@ async def migrate(database_url: str) -> None:
     """Bring the schema up to date with Tortoise's migrations; existing rows are kept."""
     from tortoise.migrations.api import migrate as run_migrations
 
-    await run_migrations(config=tortoise_config(database_url))
-    await Tortoise.close_connections()
+    try:
+        await run_migrations(config=tortoise_config(database_url))
+    finally:
+        # Also on failure: an open SQLite connection's worker thread would keep `run.py migrate` from exiting.
+        await Tortoise.close_connections()
 
 
 async def close() -> None:

@@ -98,10 +98,14 @@ class Post(Model):
     deleted_at = fields.DatetimeField(null=True)
 
     external_id = fields.CharField(max_length=64, null=True, unique=True)
+    # Imported history already past its first-answer SLA when it arrived: the escalation sweeper
+    # leaves it alone (the importer's --escalate-open leaves this false so open questions escalate).
+    escalation_exempt = fields.BooleanField(default=False, db_default=False)  # db_default: rows that exist before the upgrade
 
     class Meta:
         table = "post"
-        indexes = (("kind", "created_at"), ("kind", "last_activity_at"), ("kind", "score"), ("kind", "state", "created_at"))
+        indexes = (("kind", "created_at"), ("kind", "last_activity_at"), ("kind", "score"), ("kind", "state", "created_at"),
+                   ("question_id", "created_at"))  # a thread's answers; first-answer times
 
     @property
     def is_question(self) -> bool:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from community import acceptance, accounts, notifications, privileges, questions, reputation, voting
 from community.errors import DomainError, Invalid, NotAllowed, NotFound
-from community.web import current_user, log_in, log_out, page_cache, read_form, redirect, render
+from community.models import User
+from community.web import csrf_token, current_user, log_in, log_out, page_cache, read_form, redirect, render, templates
 
 
 def _safe_next(value: Any) -> str:
@@ -56,13 +59,24 @@ async def thread_page(request: Request, form_errors: dict | None = None, form_va
 
     async def make() -> Response:
         viewer = await current_user(request)
-        t = await questions.thread(qid, viewer)
+        # The posts and comments are the same for every reader: read them once per content generation.
+        content = await page_cache.shared(request, ("thread", str(qid)), lambda: questions.thread_content(qid))
+        t = await questions.thread(qid, viewer, content)
         extra: dict[str, Any] = {}
         for hook in THREAD_EXTRAS:
-            extra.update(await hook(t.question, viewer))
-        return await render(request, "community/thread.html", {
-            "t": t, "q": "", "errors": form_errors or {}, "values": form_values or {}, **extra,
+            _merge_extras(extra, await hook(t.question, viewer))
+        errors, values = form_errors or {}, form_values or {}
+        posts = _posts_html(t, viewer, extra.get("post_links"), errors, values)
+        if viewer is not None:
+            extra["csrf_token"] = CSRF_MARK
+        response = await render(request, "community/thread.html", {
+            "t": t, "q": "", "errors": errors, "values": values, "posts": posts, **extra,
         }, status)
+        if viewer is not None:
+            body = response.body.replace(CSRF_MARK.encode(), csrf_token(request).encode())
+            response.body = body
+            response.headers["content-length"] = str(len(body))
+        return response
 
     if form_errors:
         return await make()
@@ -71,6 +85,50 @@ async def thread_page(request: Request, form_errors: dict | None = None, form_va
 
 # Other rooms add to the thread page (escalation banner, close notice) without touching it.
 THREAD_EXTRAS: list = []
+
+# Rendered where a member's CSRF token goes, so post fragments can be shared between members; the
+# page swaps in the viewer's own token. Random per process, so no post can contain it.
+CSRF_MARK = secrets.token_hex(16)
+_KEPT_VIEWS = 16  # fragments kept per post row: one per kind of viewer (vote, author, asker, privileges)
+
+
+def _posts_html(t: questions.Thread, viewer: User | None, links: Any, errors: dict, values: dict) -> dict[int, Markup]:
+    """Each post's HTML by id, kept on its row per kind of viewer.
+
+    A thread's rows are shared by every reader for a whole content generation (PageCache.shared), so
+    a post is rendered once per distinct view of it, not once per request. The key is every argument
+    of the post macro that is about the viewer; the macro sees nothing else (it has no context).
+    """
+    post = templates.get_template("community/_post.html").module.post
+    q = t.question
+    html: dict[int, Markup] = {}
+    for p in (q, *t.answers):
+        view = (t.my_votes.get(p.id, 0), viewer is not None, viewer is not None and viewer.id == p.author_id,
+                viewer is not None and viewer.id == q.author_id, tuple(links(p)) if links else ())
+        comments = t.comments.get(p.id, [])
+        if errors:  # a form re-rendered with the member's text and message is never kept
+            html[p.id] = post(p, q, comments, *view, CSRF_MARK, errors, values)
+            continue
+        kept = p.__dict__.setdefault("_page_views", {})
+        fragment = kept.get(view)
+        if fragment is None:
+            fragment = post(p, q, comments, *view, CSRF_MARK, {}, {})
+            if len(kept) < _KEPT_VIEWS:
+                kept[view] = fragment
+        html[p.id] = fragment
+    return html
+
+
+def _merge_extras(extra: dict[str, Any], more: dict[str, Any]) -> None:
+    """Several rooms may add banners and post links: banners add up, post links are joined."""
+    for key, value in more.items():
+        if key in ("thread_banners", "thread_includes"):  # includes: partials rendered with the page context (forms get the CSRF token)
+            extra[key] = [*extra.get(key, []), *value]
+        elif key == "post_links" and key in extra:
+            first = extra[key]
+            extra[key] = lambda p, first=first, second=value: [*first(p), *second(p)]
+        else:
+            extra[key] = value
 
 
 async def ask_page(request: Request) -> Response:

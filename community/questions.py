@@ -94,9 +94,19 @@ async def _check_daily_limit(user: User, kind: str) -> None:
                          "Please come back tomorrow, or earn reputation first.")
 
 
+_local_bumps = 0
+
+
 async def bump_generation() -> None:
     """Tell every worker's anonymous page cache that content changed."""
+    global _local_bumps
     await db.execute("UPDATE content_generation SET value = value + 1 WHERE id = 1")
+    _local_bumps += 1  # this worker's cache re-reads the generation at once (community.web.PageCache)
+
+
+def local_bumps() -> int:
+    """How many writes this process has made; lets the page cache skip a query when nothing changed here."""
+    return _local_bumps
 
 
 async def generation() -> int:
@@ -243,12 +253,14 @@ async def comment(user: User | None, post_id: Any, body: Any) -> Comment:
     return c
 
 
-async def edit(user: User | None, post_id: Any, title: Any = None, body: Any = None, tags: Any = None) -> Post:
-    """An author edits their own post (moderation adds edits by others and revisions)."""
+async def edit(user: User | None, post_id: Any, title: Any = None, body: Any = None, tags: Any = None,
+               *, approved: bool = False) -> Post:
+    """An author edits their own post; others need the edit privilege, or a reviewer who approves a
+    suggested edit (`approved`, from moderation, which also keeps the revisions)."""
     user = privileges.require_active(user)
     async with db.transaction() as conn:
         post = await get_post(post_id, user, conn)
-        if post.author_id != user.id and not privileges.has(user, "edit"):
+        if post.author_id != user.id and not privileges.has(user, "edit") and not approved:
             raise NotAllowed("You can edit only your own posts.")
         if post.locked:
             raise NotAllowed("This post is locked and cannot be edited.")
@@ -285,25 +297,43 @@ class Thread:
     my_votes: dict[int, int] = field(default_factory=dict)
 
 
-async def thread(question_id: Any, viewer: User | None) -> Thread:
-    """A question with its answers (accepted first, then by score), comments and the viewer's votes.
-
-    A fixed number of queries whatever the number of answers.
-    """
-    q = await get_question(question_id, viewer)
-    await q.fetch_related("author")
+async def thread_content(question_id: Any) -> Thread:
+    """What a thread page shows every reader alike: the question, all its answers (accepted first,
+    then by score) and comments, before any viewer's visibility or votes. Three queries whatever the
+    number of answers; the page keeps it for as long as the content generation is unchanged."""
+    try:
+        qid = int(question_id)
+    except (TypeError, ValueError):
+        raise NotFound("There is no question with that id.") from None
+    q = await Post.filter(id=qid, kind="question").select_related("author").first() if -2**31 < qid < 2**31 else None
+    if q is None:
+        raise NotFound("There is no question with that id; it may have been deleted.")
     answers = await Post.filter(question_id=q.id, kind="answer").select_related("author")
-    answers = [a for a in answers if can_see(a, viewer)]
     answers.sort(key=lambda a: (a.id != q.accepted_answer_id, not a.official, -a.score, a.created_at))
     ids = [q.id] + [a.id for a in answers]
     comments: dict[int, list[Comment]] = {i: [] for i in ids}
     for c in await Comment.filter(post_id__in=ids, deleted_at=None).select_related("author").order_by("created_at"):
         comments[c.post_id].append(c)
+    return Thread(q, answers, comments)
+
+
+async def thread(question_id: Any, viewer: User | None, content: Thread | None = None) -> Thread:
+    """A question with the answers and comments this viewer may see, and the viewer's votes.
+
+    `content` is a `thread_content` the caller kept (it is never changed here); a fixed number of
+    queries whatever the number of answers.
+    """
+    content = content or await thread_content(question_id)
+    q = content.question
+    if not can_see(q, viewer):
+        raise NotFound("There is no question with that id; it may have been deleted.")
+    answers = [a for a in content.answers if can_see(a, viewer)]
     my_votes: dict[int, int] = {}
     if viewer is not None:
+        ids = [q.id] + [a.id for a in answers]
         for v in await Vote.filter(post_id__in=ids, voter_id=viewer.id).only("post_id", "value"):
             my_votes[v.post_id] = v.value
-    return Thread(q, answers, comments, my_votes)
+    return Thread(q, answers, content.comments, my_votes)
 
 
 _SORT_FIELDS = {

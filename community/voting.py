@@ -68,7 +68,7 @@ async def _vote_once(user: User, post_id: Any, value: int) -> int:
             if value:
                 for who, amount, reason in _amounts(post, value):
                     uid = post.author_id if who == "author" else user.id
-                    if uid is not None:
+                    if uid is not None and not (who == "author" and post.official):  # staff earn no reputation
                         await reputation.grant(uid, amount, reason, ref, post.id, conn)
             if existing and value:
                 await Vote.filter(id=existing.id).using_db(conn).update(value=value, created_at=clock.now())

@@ -15,3 +15,54 @@ class IndexOutbox(Model):
 
     class Meta:
         table = "search_outbox"
+
+
+class SearchDocument(Model):
+    """A thread as PostgreSQL full-text search sees it (SEARCH_BACKEND=postgres).
+
+    On PostgreSQL a later migration adds the weighted `tsv` tsvector columns with GIN indexes; on
+    SQLite the table exists but stays empty (the Whoosh index serves search there).
+    """
+
+    question_id = fields.IntField(primary_key=True, generated=False)
+    title = fields.CharField(max_length=300)
+    excerpt = fields.TextField()
+    tags = fields.CharField(max_length=200, default="")  # " tag1 tag2 " (spaces around, for LIKE '% tag %')
+    people = fields.TextField(default="")  # " q:name q:#id a:name a:#id " asker and answerers
+    state = fields.CharField(max_length=12)
+    score = fields.IntField()
+    answer_count = fields.IntField()
+    quality = fields.FloatField(default=1.0)
+    created_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "search_document"
+
+
+DEFLECTION_KINDS = (
+    "search",  # a search was run (result_count says how many threads it found)
+    "result_opened",  # a search result was opened (search_id links it to its search)
+    "suggestions_shown",  # the ask page showed similar questions (once per ask page view)
+    "suggestion_opened",  # one of those similar questions was opened
+    "solved_my_problem",  # "This solved my problem" on a suggestion: a question not asked
+    "asked_after_suggestions",  # the question was posted anyway after suggestions were shown
+)
+
+
+class DeflectionEvent(Model):
+    """One event that shows whether search found the answer before a question was asked."""
+
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharField(max_length=24)
+    created_at = fields.DatetimeField()
+    user_id = fields.IntField(null=True)
+    question_id = fields.IntField(null=True)  # the thread opened, suggested or posted
+    search_id = fields.BigIntField(null=True)  # for result_opened: the search event it came from
+    query = fields.CharField(max_length=200, default="")
+    result_count = fields.IntField(null=True)
+    solved = fields.BooleanField(default=False)  # the opened or chosen thread was solved at the time
+    ref = fields.CharField(max_length=64, default="")  # the ask page view a suggestion event belongs to
+
+    class Meta:
+        table = "search_deflection_event"
+        indexes = (("kind", "created_at"),)

@@ -1,0 +1,160 @@
+"""The SLA what-if: had the first-answer SLA been N minutes (optionally counted in business hours
+only), how many of the questions asked in a range would have gone to the support desk, on which
+days, at which hour of the day, and how many agent hours that means.
+
+A question would have been escalated when its first answer by someone other than the asker came
+once the SLA had fully elapsed (at the deadline or later, as the support sweeper counts it), or never
+came (once the SLA had run out by now). Business hours are a daily window in UTC, optionally Monday
+to Friday only; the SLA clock runs only inside it.
+
+Business time is one closed form, so it stays a SQL aggregate: with the window [S, S + D) of each
+day, B(t) = (business days before t's day) * D + (the part of the window already past on t's day);
+the business time between two moments is B(later) - B(earlier).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timezone
+from typing import Any
+
+from community import clock, db, settings
+from community.errors import Invalid
+from community.insights.periods import Period, day_text, day_value, epoch_ms
+from community.insights.summary import asked_in, asked_params
+
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+MAX_SLA_MINUTES = 60 * 24 * 30
+_HOURS = re.compile(r"^\s*(?:(mon-fri|weekdays|daily|every day)\s+)?(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$", re.I)
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """A daily window in UTC, in milliseconds after midnight; `weekdays` keeps Saturday and Sunday out."""
+
+    start_ms: int
+    end_ms: int
+    weekdays: bool = False
+
+    @property
+    def length_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+    def label(self) -> str:
+        def hm(ms: int) -> str:
+            return f"{ms // HOUR_MS:02d}:{ms % HOUR_MS // 60000:02d}"
+
+        return f"{'mon-fri ' if self.weekdays else ''}{hm(self.start_ms)}-{hm(self.end_ms)}"
+
+
+def parse_business_hours(value: Any) -> BusinessHours | None:
+    """'09:00-17:00' (every day) or 'mon-fri 09:00-17:00', UTC; empty for round the clock."""
+    if value in (None, ""):
+        return None
+    m = _HOURS.match(value) if isinstance(value, str) else None
+    if m is None:
+        raise Invalid("business_hours", "Write business hours like 09:00-17:00 or mon-fri 09:00-17:00 (UTC).")
+    days, h1, m1, h2, m2 = m.groups()
+    start, end = int(h1) * 60 + int(m1), int(h2) * 60 + int(m2)
+    if int(m1) > 59 or int(m2) > 59 or not 0 <= start < end <= 24 * 60:
+        raise Invalid("business_hours", "Business hours must start before they end, within one day (00:00-24:00).")
+    return BusinessHours(start * 60000, end * 60000, bool(days and days.lower() in ("mon-fri", "weekdays")))
+
+
+def parse_sla_minutes(value: Any) -> int:
+    if value in (None, ""):
+        return int(settings.get("sla.first_answer_minutes"))
+    try:
+        minutes = int(str(value).strip())
+    except ValueError:
+        raise Invalid("sla_minutes", "Give the SLA as a whole number of minutes, such as 60.") from None
+    if not 1 <= minutes <= MAX_SLA_MINUTES:
+        raise Invalid("sla_minutes", f"Choose an SLA between 1 and {MAX_SLA_MINUTES} minutes (30 days).")
+    return minutes
+
+
+def _business_ms(ms: str, hours: BusinessHours) -> str:
+    """SQL for B(t) given SQL for t in epoch milliseconds (integer arithmetic, the same on both databases)."""
+    s, d = hours.start_ms, hours.length_ms
+    day, tod = f"(({ms}) / {DAY_MS})", f"(({ms}) % {DAY_MS})"
+    inside = f"(CASE WHEN {tod} <= {s} THEN 0 WHEN {tod} >= {s + d} THEN {d} ELSE {tod} - {s} END)"
+    if not hours.weekdays:
+        return f"({day} * {d} + {inside})"
+    shifted = f"({day} + 3)"  # day 0 (1970-01-01) was a Thursday; shifted day 0 is a Monday
+    before = f"(({shifted} / 7) * 5 + (CASE WHEN {shifted} % 7 > 5 THEN 5 ELSE {shifted} % 7 END))"
+    return f"({before} * {d} + (CASE WHEN {shifted} % 7 < 5 THEN {inside} ELSE 0 END))"
+
+
+@dataclass
+class WhatIf:
+    period: Period
+    sla_minutes: int
+    business_hours: BusinessHours | None
+    handling_minutes: int
+    questions: int
+    would_escalate: int
+    per_day: list[dict]
+    busiest_hour: dict | None
+    agent_hours: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "from": self.period.first.isoformat(), "to": self.period.last.isoformat(),
+            "sla_minutes": self.sla_minutes,
+            "business_hours": self.business_hours.label() if self.business_hours else None,
+            "handling_minutes": self.handling_minutes,
+            "questions": self.questions, "would_escalate": self.would_escalate,
+            "escalation_rate": round(100 * self.would_escalate / self.questions, 1) if self.questions else None,
+            "per_day": self.per_day, "busiest_hour": self.busiest_hour, "agent_hours": self.agent_hours,
+        }
+
+
+async def sla_whatif(period: Period, sla_minutes: int, business_hours: BusinessHours | None = None,
+                     handling_minutes: int | None = None) -> WhatIf:
+    handling = int(settings.get("insights.handling_minutes") if handling_minutes is None else handling_minutes)
+    sla_ms = sla_minutes * 60000
+    now_ms = int(clock.now().astimezone(timezone.utc).timestamp() * 1000)
+    c, fa = "x.c_ms", "x.fa_ms"
+    if business_hours is None:
+        elapsed_to_answer, elapsed_to_now = f"({fa} - {c})", f"({now_ms} - {c})"
+        # The hour of the day (UTC) the deadline falls in.
+        deadline_hour = f"((({c} + {sla_ms}) % {DAY_MS}) / {HOUR_MS})"
+    else:
+        b_c = _business_ms(c, business_hours)
+        elapsed_to_answer = f"({_business_ms(fa, business_hours)} - {b_c})"
+        elapsed_to_now = f"({_business_ms(str(now_ms), business_hours)} - {b_c})"
+        # The deadline is the first moment business time reaches B(c) + SLA: some point inside a
+        # window (a deadline landing exactly on a window's edge counts at the close of the window before).
+        d = business_hours.length_ms
+        into_window = f"(({b_c} + {sla_ms} - 1) % {d} + 1)"
+        deadline_hour = (f"(({business_hours.start_ms} + {into_window} - (CASE WHEN {into_window} = {d} THEN 1 ELSE 0 END))"
+                         f" / {HOUR_MS})")
+    escalates = (f"(CASE WHEN ({fa} IS NULL AND {elapsed_to_now} >= {sla_ms}) "
+                 f"OR ({fa} IS NOT NULL AND {elapsed_to_answer} >= {sla_ms}) THEN 1 ELSE 0 END)")
+    inner = (f"SELECT {day_text('q.created_at')} AS day, {epoch_ms('q.created_at')} AS c_ms, "
+             f"{epoch_ms('q.first_answer_at')} AS fa_ms FROM post q WHERE {asked_in()}")
+    rows = await db.fetch(
+        f"SELECT x.day AS day, COUNT(*) AS asked, SUM({escalates}) AS escalate FROM ({inner}) AS x GROUP BY x.day",
+        asked_params(period))
+    found = {day_value(r["day"]): r for r in rows}
+    per_day = []
+    total = escalated = 0
+    for day in period.days():
+        r = found.get(day.isoformat())
+        asked, esc = (int(r["asked"]), int(r["escalate"] or 0)) if r else (0, 0)
+        per_day.append({"day": day.isoformat(), "questions": asked, "would_escalate": esc})
+        total += asked
+        escalated += esc
+    busiest = None
+    if escalated:
+        rows = await db.fetch(
+            f"SELECT h.hour AS hour, COUNT(*) AS n FROM (SELECT {deadline_hour} AS hour FROM ({inner}) AS x "
+            f"WHERE {escalates} = 1) AS h GROUP BY h.hour ORDER BY n DESC, h.hour LIMIT 1",
+            asked_params(period))
+        hour, n = int(rows[0]["hour"]), int(rows[0]["n"])
+        busiest = {"hour": hour, "label": f"{hour:02d}:00-{(hour + 1) % 24:02d}:00 UTC", "would_escalate": n,
+                   "per_day": round(n / period.day_count, 2)}
+    return WhatIf(period, sla_minutes, business_hours, handling, total, escalated, per_day, busiest,
+                  round(escalated * handling / 60, 1))

@@ -1,0 +1,171 @@
+"""The escalation sweeper: every ESCALATION_SWEEP_SECONDS, each question past its first-answer SLA
+becomes exactly one support ticket.
+
+One sweep is a handful of set-based statements, whatever the size of the forum:
+1. one indexed read of the candidates: questions with no answer from anyone but the asker
+   (`first_answer_at IS NULL`, state unanswered: the (kind, state, created_at) index), still
+   open and visible, with no ticket, asked before now minus the shortest SLA;
+2. the exact deadline of each candidate (tag overrides, business hours) in Python;
+3. per batch, one transaction that re-reads and locks the due questions (an answer that arrived
+   meanwhile wins), inserts their tickets with `ON CONFLICT (question_id) DO NOTHING`, and writes
+   history, the askers' notifications and the helpdesk events only for the tickets it inserted.
+Two sweepers racing therefore make one ticket per question: the unique question id decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from community import clock, db, questions
+from community.models import Post
+from community.support import policy, webhooks
+from community.support.models import Ticket
+from community.support.tickets import new_ticket_times, ticket_json
+
+log = logging.getLogger("community.support.sweeper")
+
+BATCH = 500
+# The community room marks imported history as exempt (it was answered, or not, long ago).
+_EXEMPT = " AND p.escalation_exempt = ?" if "escalation_exempt" in Post._meta.fields_map else ""
+
+
+@dataclass
+class Due:
+    question_id: int
+    author_id: int | None
+    title: str
+    deadline: datetime
+
+
+@dataclass
+class SweepResult:
+    candidates: int = 0
+    due: int = 0
+    created: list[int] = field(default_factory=list)  # ticket ids this sweep inserted
+    db_seconds: float = 0.0
+
+
+def _as_datetime(value: Any) -> datetime:
+    """SQLite hands raw rows back as text; PostgreSQL as datetimes."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def _open_conditions() -> tuple[str, list[Any]]:
+    sql = ("p.kind = 'question' AND p.state = 'unanswered' AND p.first_answer_at IS NULL "
+           "AND p.deleted_at IS NULL AND p.hidden = ? AND p.closed_reason IS NULL" + _EXEMPT +
+           " AND NOT EXISTS (SELECT 1 FROM support_ticket t WHERE t.question_id = p.id)")
+    return sql, [False] + ([False] if _EXEMPT else [])
+
+
+async def find_due(pol: policy.Policy, now: datetime, result: SweepResult | None = None) -> list[Due]:
+    """Questions whose first-answer SLA has run out and that have no ticket yet."""
+    result = result or SweepResult()
+    conditions, values = _open_conditions()
+    started = time.perf_counter()
+    rows = await db.fetch(
+        f"SELECT p.id, p.created_at, p.tag_names, p.author_id, p.title FROM post p "
+        f"WHERE {conditions} AND p.created_at <= ?",
+        [*values, now - timedelta(seconds=pol.shortest)])
+    result.db_seconds += time.perf_counter() - started
+    result.candidates += len(rows)
+    due: list[Due] = []
+    for r in rows:
+        deadline = pol.first_answer_deadline(_as_datetime(r["created_at"]), (r["tag_names"] or "").split())
+        if now >= deadline:
+            due.append(Due(r["id"], r["author_id"], r["title"], deadline))
+    due.sort(key=lambda d: d.question_id)  # lock order: the same in every sweeper
+    result.due += len(due)
+    return due
+
+
+async def escalate_due(due: list[Due], pol: policy.Policy, now: datetime, result: SweepResult | None = None) -> list[int]:
+    """Turn due questions into tickets, batch by batch; returns the ids of the tickets made here."""
+    result = result or SweepResult()
+    times = new_ticket_times(pol, now)
+    for start in range(0, len(due), BATCH):
+        batch = due[start:start + BATCH]
+        begun = time.perf_counter()
+        async with db.transaction() as conn:
+            made = await _escalate_batch(batch, times, now, conn)
+        result.db_seconds += time.perf_counter() - begun
+        result.created += made
+        await asyncio.sleep(0)  # let requests in between batches
+    if result.created:
+        await questions.bump_generation()
+    return result.created
+
+
+async def _escalate_batch(batch: list[Due], times: dict[str, datetime], now: datetime, conn: Any) -> list[int]:
+    by_id = {d.question_id: d for d in batch}
+    conditions, values = _open_conditions()
+    marks = ", ".join("?" for _ in batch)
+    # Re-read inside the transaction (and on PostgreSQL lock the rows, in id order): a question
+    # answered, closed or escalated since find_due is dropped here.
+    lock = " ORDER BY p.id FOR UPDATE" if conn.capabilities.dialect == "postgres" else ""
+    still = await db.fetch(f"SELECT p.id FROM post p WHERE p.id IN ({marks}) AND {conditions}{lock}",
+                           [*by_id, *values], conn)
+    keep = [by_id[r["id"]] for r in still]
+    if not keep:
+        return []
+    columns = ("question_id, state, source, reason, escalated_at, sla_breached_at, due_at, "
+               "claim_due_at, reply_due_at, updated_at")
+    row = "(?, 'open', 'sla', '', ?, ?, ?, ?, ?, ?)"
+    params: list[Any] = []
+    for d in keep:
+        params += [d.question_id, now, d.deadline, d.deadline, times["claim_due_at"], times["reply_due_at"], now]
+    inserted = await db.fetch(
+        f"INSERT INTO support_ticket ({columns}) VALUES {', '.join(row for _ in keep)} "
+        "ON CONFLICT (question_id) DO NOTHING RETURNING id, question_id", params, conn)
+    if not inserted:
+        return []
+    won = {r["question_id"]: r["id"] for r in inserted}
+    ids = sorted(won.values())
+    marks = ", ".join("?" for _ in ids)
+    # History and the askers' notifications, set-based from the rows just inserted: a few
+    # statements per batch rather than a round trip per ticket.
+    await db.execute(
+        "INSERT INTO support_ticket_event (ticket_id, actor_id, action, detail, at) "
+        f"SELECT t.id, NULL, 'escalated', 'No answer from the community within the SLA', ? FROM support_ticket t WHERE t.id IN ({marks})",
+        [now, *ids], conn)
+    await db.execute(
+        "INSERT INTO notification (user_id, kind, text, url, created_at) "
+        "SELECT p.author_id, 'escalated', substr('Your question was passed to our support team: ' || p.title, 1, 300), "
+        f"'/questions/' || CAST(p.id AS TEXT), ? FROM support_ticket t JOIN post p ON p.id = t.question_id "
+        f"WHERE t.id IN ({marks}) AND p.author_id IS NOT NULL",
+        [now, *ids], conn)
+    if webhooks.enabled():
+        tickets = await Ticket.filter(id__in=ids).using_db(conn).select_related("question", "assignee")
+        await webhooks.WebhookDelivery.bulk_create(
+            webhooks.rows("escalated", [ticket_json(t, now) for t in sorted(tickets, key=lambda t: t.id)], now), using_db=conn)
+    return ids
+
+
+async def sweep(now: datetime | None = None) -> SweepResult:
+    """One sweep at `now` (the clock's time by default)."""
+    now = now or clock.now()
+    pol = policy.current()
+    result = SweepResult()
+    due = await find_due(pol, now, result)
+    await escalate_due(due, pol, now, result)
+    return result
+
+
+async def sweeper_loop(every_seconds: float) -> None:
+    """The in-server sweeper: runs until cancelled; a failed sweep is logged and retried."""
+    while True:
+        try:
+            result = await sweep()
+            if result.created:
+                log.info("escalated %d question(s) to support", len(result.created))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("escalation sweep failed; trying again in %ss", every_seconds)
+        await asyncio.sleep(max(0.2, every_seconds))

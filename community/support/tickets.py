@@ -1,0 +1,474 @@
+"""Support tickets: escalating a question by hand, and the agent's work on it (claim, release,
+reassign, reply, notes, resolve), with its own SLAs and a history of every change.
+
+Every change runs in one transaction with its history row, its notifications and its webhook
+event. A claim is one conditional UPDATE (`... WHERE assignee_id IS NULL`), so of two agents
+claiming at once exactly one wins and the other is told who has it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F, Q
+
+from community import clock, db, events, privileges, questions
+from community.errors import Conflict, Invalid, NotAllowed, NotFound
+from community.models import Notification, Post, User
+from community.notifications import notify
+from community.support import policy, webhooks
+from community.support.models import Ticket, TicketEvent, TicketNote
+
+ACTIVE = ("open", "claimed")
+# What an agent may choose when resolving; the system also records "closed" (moderation closed
+# the question) and "de_escalated" (a moderator or agent took it off the queue by hand).
+RESOLUTIONS = {
+    "answered_by_staff": "Answered by staff",
+    "answered_by_community": "Answered by the community",
+    "duplicate": "Duplicate",
+    "no_response": "No response from the customer",
+}
+SYSTEM_RESOLUTIONS = {"closed": "Question closed", "de_escalated": "De-escalated"}
+REASON_MAX = 500
+NOTE_MAX = 5000
+PAGE_SIZE = 50
+
+
+def resolution_title(value: str | None) -> str:
+    return RESOLUTIONS.get(value or "", SYSTEM_RESOLUTIONS.get(value or "", value or ""))
+
+
+# ---- reading -----------------------------------------------------------------------------------
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def breaches(t: Ticket, now: datetime | None = None) -> dict[str, bool]:
+    """The ticket's own SLAs: claimed in time, first staff reply in time (a pending one counts
+    as breached once its deadline has passed)."""
+    now = now or clock.now()
+    claim_at = t.claimed_at or (now if t.state != "resolved" else None)
+    reply_at = t.first_reply_at or (now if t.state != "resolved" else None)
+    return {"claim": claim_at is not None and claim_at > t.claim_due_at,
+            "first_reply": reply_at is not None and reply_at > t.reply_due_at}
+
+
+def _user(u: User | None) -> dict | None:
+    return {"id": u.id, "username": u.username} if u is not None else None
+
+
+def ticket_json(t: Ticket, now: datetime | None = None) -> dict[str, Any]:
+    """A ticket as the API and the webhook show it (needs `question` and `assignee` fetched)."""
+    q: Post = t.question
+    return {
+        "id": t.id, "question_id": t.question_id, "state": t.state, "source": t.source, "reason": t.reason,
+        "title": q.title, "tags": q.tag_names.split() if q.tag_names else [],
+        "url": f"/questions/{t.question_id}",
+        "assignee": _user(t.assignee) if t.assignee_id else None,
+        "escalated_at": _iso(t.escalated_at), "sla_breached_at": _iso(t.sla_breached_at), "due_at": _iso(t.due_at),
+        "claimed_at": _iso(t.claimed_at), "claim_due_at": _iso(t.claim_due_at),
+        "first_reply_at": _iso(t.first_reply_at), "reply_due_at": _iso(t.reply_due_at),
+        "community_answer": ({"id": t.community_answer_id, "at": _iso(t.community_answer_at)}
+                             if t.community_answer_id else None),
+        "resolution": t.resolution, "resolved_at": _iso(t.resolved_at),
+        "breaches": breaches(t, now),
+    }
+
+
+async def _load(ticket_id: Any, conn: Any = None) -> Ticket:
+    try:
+        tid = int(ticket_id)
+    except (TypeError, ValueError):
+        raise NotFound("There is no ticket with that number.") from None
+    t = await Ticket.filter(id=tid).using_db(conn).select_related("question", "assignee").first() if -2**31 < tid < 2**31 else None
+    if t is None:
+        raise NotFound("There is no ticket with that number.")
+    return t
+
+
+async def _record(t: Ticket, actor: User | None, action: str, detail: str, conn: Any, event: str | None = None) -> None:
+    """History row, and the helpdesk event when the change is one a mirror needs."""
+    await TicketEvent.create(ticket_id=t.id, actor_id=actor.id if actor else None, action=action, detail=detail[:1000],
+                             at=clock.now(), using_db=conn)
+    if event:
+        fresh = await _load(t.id, conn)
+        await webhooks.enqueue(event, ticket_json(fresh), conn)
+
+
+async def escalation_for(question_ids: list[int]) -> dict[int, Ticket]:
+    """The tickets of these questions (with their agent), for threads and question JSON."""
+    if not question_ids:
+        return {}
+    rows = await Ticket.filter(question_id__in=question_ids).select_related("assignee")
+    return {t.question_id: t for t in rows}
+
+
+def escalation_json(t: Ticket | None) -> dict | None:
+    if t is None:
+        return None
+    return {"ticket_id": t.id, "state": t.state, "escalated_at": _iso(t.escalated_at),
+            "assignee": _user(t.assignee) if t.assignee_id else None}
+
+
+def _truthy(value: Any) -> bool:
+    return str(value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _cursor(t: Ticket) -> str:
+    raw = json.dumps([t.due_at.isoformat(), t.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[datetime, int]:
+    try:
+        when, tid = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(when), int(tid)
+    except Exception:
+        raise Invalid("cursor", "That page link is broken; go back to the first page.") from None
+
+
+def breached_filter(now: datetime) -> Q:
+    return (Q(claimed_at=None, claim_due_at__lte=now) | Q(claimed_at__gt=F("claim_due_at"))
+            | Q(first_reply_at=None, reply_due_at__lte=now) | Q(first_reply_at__gt=F("reply_due_at")))
+
+
+async def list_tickets(viewer: User | None, state: Any = None, mine: Any = None, breached: Any = None,
+                       tag: Any = None, unclaimed: Any = None, cursor: Any = None,
+                       limit: int = PAGE_SIZE) -> tuple[list[Ticket], str | None]:
+    """The desk's queue, most urgent (longest past its SLA) first."""
+    viewer = privileges.require_staff(viewer)
+    now = clock.now()
+    qs = Ticket.all()
+    if state in (None, "", "active"):
+        qs = qs.filter(state__in=ACTIVE)
+    elif state in ("open", "claimed", "resolved"):
+        qs = qs.filter(state=state)
+    else:
+        raise Invalid("state", "Choose state open, claimed or resolved (or leave it out for every unresolved ticket).")
+    if _truthy(unclaimed):
+        qs = qs.filter(assignee_id=None)
+    if _truthy(mine):
+        qs = qs.filter(assignee_id=viewer.id)
+    if _truthy(breached):
+        qs = qs.filter(breached_filter(now))
+    if tag:
+        if not isinstance(tag, str) or not questions.TAG_RE.match(tag):
+            raise Invalid("tag", "That is not a valid tag name.")
+        qs = qs.filter(Q(question__tag_names=tag) | Q(question__tag_names__startswith=f"{tag} ")
+                       | Q(question__tag_names__endswith=f" {tag}") | Q(question__tag_names__contains=f" {tag} "))
+    if cursor:
+        if not isinstance(cursor, str):
+            raise Invalid("cursor", "That page link is broken; go back to the first page.")
+        when, tid = _decode(cursor)
+        qs = qs.filter(Q(due_at__gt=when) | Q(due_at=when, id__gt=tid))
+    rows = await qs.order_by("due_at", "id").limit(limit + 1).select_related("question", "assignee")
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = _cursor(rows[-1])
+    return rows, next_cursor
+
+
+async def desk_counts(viewer: User) -> dict[str, int]:
+    """Headline figures for the desk: what waits, and how many ticket SLAs are broken."""
+    now = clock.now()
+    active = Ticket.filter(state__in=ACTIVE)
+    return {
+        "open": await Ticket.filter(state="open").count(),
+        "claimed": await Ticket.filter(state="claimed").count(),
+        "mine": await Ticket.filter(state__in=ACTIVE, assignee_id=viewer.id).count(),
+        "breached": await active.filter(breached_filter(now)).count(),
+        "claim_breaches": await Ticket.filter(Q(claimed_at=None, state="open", claim_due_at__lte=now)
+                                              | Q(claimed_at__gt=F("claim_due_at"))).count(),
+        "reply_breaches": await Ticket.filter(Q(first_reply_at=None, state__in=ACTIVE, reply_due_at__lte=now)
+                                              | Q(first_reply_at__gt=F("reply_due_at"))).count(),
+    }
+
+
+async def ticket_detail(viewer: User | None, ticket_id: Any) -> dict[str, Any]:
+    """A ticket with its history and internal notes (staff only)."""
+    privileges.require_staff(viewer)
+    t = await _load(ticket_id)
+    history = await TicketEvent.filter(ticket_id=t.id).order_by("id").select_related("actor")
+    notes = await TicketNote.filter(ticket_id=t.id).order_by("id").select_related("author")
+    data = ticket_json(t)
+    data["history"] = [{"action": e.action, "detail": e.detail, "at": _iso(e.at), "actor": _user(e.actor) if e.actor_id else None}
+                       for e in history]
+    data["notes"] = [{"id": n.id, "body": n.body, "created_at": _iso(n.created_at), "author": _user(n.author) if n.author_id else None}
+                     for n in notes]
+    return data
+
+
+# ---- escalating by hand ------------------------------------------------------------------------
+
+def _reason(value: Any, required: bool) -> str:
+    if value is not None and not isinstance(value, str):
+        raise Invalid("reason", "The reason must be text.")
+    text = " ".join((value or "").split())
+    if required and len(text) < 3:
+        raise Invalid("reason", "Say briefly why, so the next person understands (at least 3 characters).")
+    if len(text) > REASON_MAX:
+        raise Invalid("reason", f"Keep the reason to {REASON_MAX} characters (it has {len(text)}).")
+    return text
+
+
+def escalation_blocker(q: Post) -> str | None:
+    """Why this question may not go to support at all, if it may not."""
+    if q.deleted_at is not None or q.hidden:
+        return "This question was removed, so it cannot go to the support team."
+    if q.closed_reason:
+        return "This question is closed, so it cannot go to the support team."
+    return None
+
+
+def asker_may_ask_from(q: Post, pol: policy.Policy | None = None) -> datetime:
+    """When the asker may ask for an agent: once the question is older than its SLA."""
+    pol = pol or policy.current()
+    return pol.first_answer_deadline(q.created_at, q.tag_names.split())
+
+
+def new_ticket_times(pol: policy.Policy, now: datetime) -> dict[str, datetime]:
+    return {"claim_due_at": pol.after(now, pol.claim_seconds), "reply_due_at": pol.after(now, pol.first_reply_seconds)}
+
+
+async def escalate(user: User | None, question_id: Any, reason: Any = None) -> Ticket:
+    """The asker asks for an agent (once the question is older than its SLA and unsolved), or a
+    moderator or agent escalates any open question with a reason. A resolved ticket is reopened."""
+    user = privileges.require_active(user)
+    pol, now = policy.current(), clock.now()
+    try:
+        async with db.transaction() as conn:
+            q = await questions.get_question(question_id, user, conn)
+            if user.is_staff:
+                source = "staff"
+            elif user.is_moderator:
+                source = "moderator"
+            elif user.id == q.author_id:
+                source = "asker"
+            else:
+                raise NotAllowed("Only the person who asked, moderators and support staff can ask for an agent.")
+            text = _reason(reason, required=source != "asker")
+            blocker = escalation_blocker(q)
+            if blocker:
+                raise NotAllowed(blocker)
+            if source == "asker":
+                if q.state == "solved":
+                    raise NotAllowed("Your question is solved, so it does not need an agent.")
+                ready = asker_may_ask_from(q, pol)
+                if now < ready:
+                    raise NotAllowed(f"The community has until {ready:%Y-%m-%d %H:%M} UTC to answer first; "
+                                     "after that you can ask for an agent.")
+            times = new_ticket_times(pol, now)
+            t = await Ticket.filter(question_id=q.id).using_db(conn).select_for_update().first()
+            if t is not None and t.state in ACTIVE:
+                raise Conflict(f"Our support team already has this question (ticket {t.id}).")
+            if t is None:
+                t = await Ticket.create(question_id=q.id, state="open", source=source, reason=text, escalated_by_id=user.id,
+                                        escalated_at=now, due_at=now, updated_at=now, using_db=conn, **times)
+                action = "escalated"
+            else:
+                await Ticket.filter(id=t.id).using_db(conn).update(
+                    state="open", source=source, reason=text, escalated_by_id=user.id, escalated_at=now, due_at=now,
+                    assignee_id=None, claimed_at=None, first_reply_at=None, community_answer_id=None,
+                    community_answer_at=None, resolution=None, resolved_at=None, resolved_by_id=None, updated_at=now, **times)
+                action = "reopened"
+            who = {"asker": "The asker asked for an agent", "staff": "Escalated by staff", "moderator": "Escalated by a moderator"}[source]
+            await _record(t, user, action, f"{who}: {text}" if text else who, conn, "escalated")
+            await notify(q.author_id, "escalated", f"Your question was passed to our support team: {q.title}",
+                         f"/questions/{q.id}", conn, skip=user.id)
+    except IntegrityError:
+        raise Conflict("Our support team already has this question.") from None
+    await questions.bump_generation()
+    return await _load(t.id)
+
+
+async def de_escalate(user: User | None, question_id: Any, reason: Any) -> Ticket:
+    """A moderator or agent takes a question off the support queue, saying why."""
+    user = privileges.require_active(user)
+    if not (user.is_staff or user.is_moderator):
+        raise NotAllowed("Only moderators and support staff can take a question off the support queue.")
+    text = _reason(reason, required=True)
+    async with db.transaction() as conn:
+        q = await questions.get_question(question_id, user, conn)
+        t = await Ticket.filter(question_id=q.id, state__in=ACTIVE).using_db(conn).select_for_update().first()
+        if t is None:
+            raise Conflict("This question is not with the support team.")
+        await _finish(t, user, "de_escalated", conn, "de_escalated", f"De-escalated: {text}")
+    await questions.bump_generation()
+    return await _load(t.id)
+
+
+# ---- the agent's work --------------------------------------------------------------------------
+
+async def _holder_conflict(t: Ticket, conn: Any) -> Conflict:
+    holder = await User.filter(id=t.assignee_id).using_db(conn).first() if t.assignee_id else None
+    name = holder.username if holder else "another agent"
+    return Conflict(f"{name} has already claimed this ticket.", "assignee")
+
+
+async def claim(user: User | None, ticket_id: Any) -> Ticket:
+    user = privileges.require_staff(user)
+    t = await _load(ticket_id)
+    now = clock.now()
+    async with db.transaction() as conn:
+        # One conditional UPDATE: the database, not luck, decides which of two agents wins.
+        won = await db.execute(
+            "UPDATE support_ticket SET state = 'claimed', assignee_id = ?, claimed_at = COALESCE(claimed_at, ?), "
+            "updated_at = ? WHERE id = ? AND assignee_id IS NULL AND state = 'open'",
+            [user.id, now, now, t.id], conn)
+        if not won:
+            current = await _load(t.id, conn)
+            if current.assignee_id == user.id and current.state == "claimed":
+                return current
+            if current.state == "resolved":
+                raise Conflict("This ticket is already resolved.")
+            raise await _holder_conflict(current, conn)
+        await _record(t, user, "claimed", "", conn, "claimed")
+    await questions.bump_generation()
+    return await _load(t.id)
+
+
+async def release(user: User | None, ticket_id: Any) -> Ticket:
+    """The agent hands the ticket back to the queue (an admin may release anyone's)."""
+    user = privileges.require_staff(user)
+    async with db.transaction() as conn:
+        t = await _load(ticket_id, conn)
+        if t.state != "claimed":
+            raise Conflict("Only a claimed ticket can be released.")
+        if t.assignee_id != user.id and user.role != "admin":
+            raise NotAllowed(f"{t.assignee.username if t.assignee else 'Another agent'} has this ticket; only they or a lead can release it.")
+        won = await Ticket.filter(id=t.id, state="claimed", assignee_id=t.assignee_id).using_db(conn).update(
+            state="open", assignee_id=None, updated_at=clock.now())
+        if not won:
+            raise Conflict("The ticket changed meanwhile; reload and try again.")
+        await _record(t, user, "released", f"released by {user.username}" if t.assignee_id != user.id else "", conn, "released")
+    await questions.bump_generation()
+    return await _load(t.id)
+
+
+async def reassign(user: User | None, ticket_id: Any, to: Any) -> Ticket:
+    """A lead (an admin) gives the ticket to another agent."""
+    user = privileges.require_staff(user)
+    if user.role != "admin":
+        raise NotAllowed("Only a lead (an admin) can reassign tickets; you can release yours.")
+    target: User | None = None
+    if isinstance(to, str) and to.strip():
+        target = await User.filter(username=to.strip()).first()
+    elif isinstance(to, int) and not isinstance(to, bool) and -2**31 < to < 2**31:
+        target = await User.filter(id=to).first()
+    if target is None or not target.is_staff:
+        raise Invalid("assignee", "Give the username of a support agent.")
+    now = clock.now()
+    async with db.transaction() as conn:
+        t = await _load(ticket_id, conn)
+        if t.state == "resolved":
+            raise Conflict("This ticket is resolved; reopen it by escalating the question again.")
+        if t.assignee_id == target.id:
+            return t
+        before = t.assignee.username if t.assignee else "nobody"
+        await db.execute("UPDATE support_ticket SET state = 'claimed', assignee_id = ?, claimed_at = COALESCE(claimed_at, ?), "
+                         "updated_at = ? WHERE id = ?", [target.id, now, now, t.id], conn)
+        await _record(t, user, "reassigned", f"from {before} to {target.username}", conn, "assigned")
+        await notify(target.id, "ticket_assigned", f"{user.username} assigned you a support ticket: {t.question.title}",
+                     f"/support/tickets/{t.id}", conn, skip=user.id)
+    await questions.bump_generation()
+    return await _load(t.id)
+
+
+async def reply(user: User | None, ticket_id: Any, body: Any) -> Post:
+    """Post an "Official support" answer in the public thread. An unclaimed ticket is claimed for
+    the agent first; the answer's own event (answer_posted) records the reply on the ticket."""
+    user = privileges.require_staff(user)
+    text = questions.check_body(body, questions.ANSWER_MIN)
+    t = await _load(ticket_id)
+    if t.state == "resolved":
+        raise Conflict("This ticket is resolved; reopen it by escalating the question before replying.")
+    if t.assignee_id is None:
+        t = await claim(user, t.id)
+    elif t.assignee_id != user.id and user.role != "admin":
+        raise Conflict(f"{t.assignee.username if t.assignee else 'Another agent'} has this ticket; ask them or a lead.", "assignee")
+    return await questions.answer(user, t.question_id, text, official=True)
+
+
+async def add_note(user: User | None, ticket_id: Any, body: Any) -> TicketNote:
+    user = privileges.require_staff(user)
+    if not isinstance(body, str) or not body.strip():
+        raise Invalid("body", "Write the note first.")
+    text = body.strip()
+    if len(text) > NOTE_MAX:
+        raise Invalid("body", f"Keep notes to {NOTE_MAX} characters (this one has {len(text)}).")
+    t = await _load(ticket_id)
+    async with db.transaction() as conn:
+        note = await TicketNote.create(ticket_id=t.id, author_id=user.id, body=text, created_at=clock.now(), using_db=conn)
+        await _record(t, user, "noted", "", conn)
+    await note.fetch_related("author")
+    return note
+
+
+async def _finish(t: Ticket, actor: User | None, resolution: str, conn: Any, action: str = "resolved", detail: str = "") -> None:
+    now = clock.now()
+    won = await Ticket.filter(id=t.id, state__in=ACTIVE).using_db(conn).update(
+        state="resolved", resolution=resolution, resolved_at=now, resolved_by_id=actor.id if actor else None, updated_at=now)
+    if won:
+        await _record(t, actor, action, detail or resolution_title(resolution), conn, "resolved")
+
+
+async def resolve(user: User | None, ticket_id: Any, resolution: Any) -> Ticket:
+    user = privileges.require_staff(user)
+    if resolution not in RESOLUTIONS:
+        raise Invalid("resolution", "Choose a resolution: " + ", ".join(RESOLUTIONS) + ".")
+    async with db.transaction() as conn:
+        t = await _load(ticket_id, conn)
+        if t.state == "resolved":
+            raise Conflict(f"This ticket is already resolved ({resolution_title(t.resolution)}).")
+        await _finish(t, user, resolution, conn)
+    await questions.bump_generation()
+    return await _load(t.id)
+
+
+# ---- reacting to the forum ---------------------------------------------------------------------
+
+async def on_answer_posted(question: Post, answer: Post, conn: Any) -> None:
+    t = await Ticket.filter(question_id=question.id, state__in=ACTIVE).using_db(conn).first()
+    if t is None:
+        return
+    now = clock.now()
+    if answer.official:
+        if t.first_reply_at is None:
+            await Ticket.filter(id=t.id).using_db(conn).update(first_reply_at=now, updated_at=now)
+        author = await User.filter(id=answer.author_id).using_db(conn).first()
+        await _record(t, author, "replied", f"answer {answer.id}", conn, "replied")
+        # The asker already gets "X answered your question"; say it is the support team instead.
+        await Notification.filter(user_id=question.author_id, kind="answer",
+                                  url=f"/questions/{question.id}#answer-{answer.id}").using_db(conn).update(
+            kind="support_reply", text=f"Our support team replied to your question: {question.title}"[:300])
+    elif answer.author_id != question.author_id and t.first_reply_at is None and t.community_answer_id is None:
+        await Ticket.filter(id=t.id).using_db(conn).update(community_answer_id=answer.id, community_answer_at=now, updated_at=now)
+        author = await User.filter(id=answer.author_id).using_db(conn).first() if answer.author_id else None
+        await _record(t, author, "community_answered", f"answer {answer.id}", conn)
+
+
+async def on_answer_accepted(question: Post, answer: Post, by: User, conn: Any) -> None:
+    t = await Ticket.filter(question_id=question.id, state__in=ACTIVE).using_db(conn).first()
+    if t is None:
+        return
+    resolution = "answered_by_staff" if answer.official else "answered_by_community"
+    await _finish(t, by, resolution, conn, "resolved", f"{resolution_title(resolution)}: the asker accepted answer {answer.id}")
+
+
+async def on_question_closed(question_id: int, reason: str, conn: Any) -> None:
+    """Moderation closed the question: its ticket is resolved as a duplicate, or as closed."""
+    t = await Ticket.filter(question_id=question_id, state__in=ACTIVE).using_db(conn).first()
+    if t is None:
+        return
+    resolution = "duplicate" if reason == "duplicate" else "closed"
+    await _finish(t, None, resolution, conn, "resolved", f"The question was closed ({reason}).")
+
+
+events.subscribe("answer_posted", on_answer_posted)
+events.subscribe("answer_accepted", on_answer_accepted)

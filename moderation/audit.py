@@ -1,0 +1,64 @@
+"""The moderator audit log: every moderation action with who, what, when and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from community import clock, privileges
+from community.errors import Invalid
+from community.models import User
+from moderation.models import AuditEntry
+
+ACTIONS = (
+    "flag", "auto_hide", "hide", "unhide", "spam", "rude", "delete", "undelete", "lock", "unlock",
+    "close_vote", "reopen_vote", "close", "reopen", "leave_open", "leave_closed", "edit", "suggest_edit",
+    "approve_edit", "reject_edit", "rollback", "decline_flags", "looks_ok", "suspend", "unsuspend", "queue",
+)
+PAGE_SIZE = 50
+
+
+async def record(actor: User | int | None, action: str, conn: Any, post_id: int | None = None,
+                 user_id: int | None = None, reason: str = "") -> AuditEntry:
+    actor_id = actor.id if isinstance(actor, User) else actor
+    return await AuditEntry.create(actor_id=actor_id, action=action, post_id=post_id, user_id=user_id,
+                                   reason=(reason or "")[:2000], created_at=clock.now(), using_db=conn)
+
+
+def _int_filter(value: Any, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise Invalid(name, f"{name.replace('_', ' ').capitalize()} must be a number.") from None
+    if not 0 < n < 2**31:
+        raise Invalid(name, f"{name.replace('_', ' ').capitalize()} must be a positive number.")
+    return n
+
+
+async def entries(viewer: User | None, action: Any = None, actor: Any = None, post_id: Any = None,
+                  user_id: Any = None, before: Any = None, limit: int = PAGE_SIZE) -> tuple[list[AuditEntry], int | None]:
+    """Newest first; `before` is the id to page back from. Returns (entries, next `before`)."""
+    privileges.require_moderator(viewer)
+    qs = AuditEntry.all()
+    if action:
+        if action not in ACTIONS:
+            raise Invalid("action", f"Filter by one of: {', '.join(ACTIONS)}.")
+        qs = qs.filter(action=action)
+    if actor:
+        if not isinstance(actor, str):
+            raise Invalid("actor", "Give the moderator's username.")
+        who = await User.filter(username=actor.strip()).first() if len(actor.strip()) <= 40 else None
+        if who is None:
+            raise Invalid("actor", f"There is no member called {actor.strip()[:40]!r}.")
+        qs = qs.filter(actor_id=who.id)
+    if (pid := _int_filter(post_id, "post_id")) is not None:
+        qs = qs.filter(post_id=pid)
+    if (uid := _int_filter(user_id, "user_id")) is not None:
+        qs = qs.filter(user_id=uid)
+    if (b := _int_filter(before, "before")) is not None:
+        qs = qs.filter(id__lt=b)
+    rows = await qs.order_by("-id").limit(limit + 1).select_related("actor")
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)

@@ -1,0 +1,70 @@
+"""The moderation room's plug: its routes, and the hooks that add close and lock notices and
+per-post moderation links to the thread page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+
+from community import pages as community_pages
+from community import privileges
+from community.models import Post, User
+from moderation import api, closing, pages
+from moderation import review as _review  # noqa: F401  (subscribes the first-post queue to new posts)
+from moderation import revisions as _revisions  # noqa: F401  (subscribes revisions to post_edited)
+
+routes = api.routes + pages.routes
+
+
+def _link(href: str, text: str) -> str:
+    return str(Markup('<a href="{}">{}</a>').format(href, text))
+
+
+def post_links_for(viewer: User | None, question: Post):
+    """The moderation links under each post that this viewer may use."""
+
+    def links(p: Post) -> list[str]:
+        out: list[str] = []
+        if p.edited_at:
+            out.append(_link(f"/posts/{p.id}/revisions", "Edit history"))
+        if viewer is None:
+            return out
+        own = viewer.id == p.author_id
+        if not own and p.deleted_at is None:
+            out.append(_link(f"/posts/{p.id}/edit", "Edit" if privileges.has(viewer, "edit") else "Suggest edit"))
+            if privileges.has(viewer, "flag"):
+                out.append(_link(f"/posts/{p.id}/flag", "Flag"))
+        if p.is_question and privileges.has(viewer, "close") and p.deleted_at is None:
+            out.append(_link(f"/questions/{p.id}/close", "Reopen" if p.closed_reason else "Close"))
+        if privileges.has(viewer, "moderate"):
+            out.append(_link(f"/posts/{p.id}/moderate", "Undelete" if p.deleted_at else "Delete"))
+            out.append(_link(f"/posts/{p.id}/moderate", "Unlock" if p.locked else "Lock"))
+        return out
+
+    return links
+
+
+async def thread_extras(question: Post, viewer: User | None) -> dict[str, Any]:
+    banners: list[str] = []
+    if question.closed_reason:
+        when = f" on {question.closed_at:%Y-%m-%d}" if question.closed_at else ""
+        if question.closed_reason == "duplicate" and question.duplicate_of_id:
+            titles = await closing.original_titles([question.duplicate_of_id])
+            title = titles.get(question.duplicate_of_id, f"question {question.duplicate_of_id}")
+            banners.append(str(Markup(
+                '<div class="notice closed-notice" role="status"><strong>Closed as a duplicate{}.</strong> '
+                'This question already has an answer here: <a href="/questions/{}">{}</a></div>'
+            ).format(when, question.duplicate_of_id, title)))
+        else:
+            banners.append(str(Markup('<div class="notice closed-notice" role="status"><strong>Closed as {}{}.</strong> '
+                                      'It takes no new answers; it can be edited and reopened.</div>')
+                               .format(closing.REASON_TITLES.get(question.closed_reason, question.closed_reason), when)))
+    if question.locked:
+        banners.append('<div class="notice locked-notice" role="status"><strong>Locked.</strong> '
+                       'This question takes no votes, answers, comments or edits.</div>')
+    return {"thread_banners": banners, "post_links": post_links_for(viewer, question)}
+
+
+if thread_extras not in community_pages.THREAD_EXTRAS:
+    community_pages.THREAD_EXTRAS.append(thread_extras)

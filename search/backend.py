@@ -1,0 +1,98 @@
+"""Which engine answers searches (SEARCH_BACKEND): the Whoosh index, or PostgreSQL full-text search.
+
+Both take the same `ThreadDoc`s from the indexer and the same query language, and return the same
+`SearchPage`, so pages, the API and the tests do not care which one is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Protocol
+
+from community.config import Config
+from search.documents import ThreadDoc
+from search.results import PER_PAGE, Hit, SearchPage
+
+BACKENDS = ("whoosh", "postgres")
+
+
+class SearchBackend(Protocol):
+    name: str
+
+    async def search(self, raw: str, page: int = 1, per_page: int = PER_PAGE) -> SearchPage: ...
+
+    async def similar(self, title: str, body: str = "", limit: int = 5) -> list[Hit]: ...
+
+    async def apply(self, docs: list[ThreadDoc], removed: list[int]) -> None: ...
+
+    async def rebuild(self, batches: AsyncIterator[list[ThreadDoc]], on_batch: Callable[[int], None] | None = None) -> int: ...
+
+
+class WhooshBackend:
+    """Searches run in the event loop (they are short, and usually cached); writes run in a thread."""
+
+    name = "whoosh"
+
+    def __init__(self, directory: Path | str) -> None:
+        from search.index import open_index
+
+        self.index = open_index(directory)
+
+    async def search(self, raw: str, page: int = 1, per_page: int = PER_PAGE) -> SearchPage:
+        return self.index.search(raw, page, per_page)
+
+    async def similar(self, title: str, body: str = "", limit: int = 5) -> list[Hit]:
+        return self.index.similar(title, body, limit)
+
+    async def apply(self, docs: list[ThreadDoc], removed: list[int]) -> None:
+        await asyncio.to_thread(self.index.apply, docs, removed)
+
+    async def rebuild(self, batches: AsyncIterator[list[ThreadDoc]], on_batch: Callable[[int], None] | None = None) -> int:
+        """Reading from the database and writing the index overlap: a thread writes while we read."""
+        handoff: queue.Queue = queue.Queue(maxsize=4)
+        done = object()
+
+        def feed():
+            while True:
+                item = handoff.get()
+                if item is done:
+                    result["fed"] = True
+                    return
+                yield item
+
+        result: dict = {}
+
+        def write() -> None:
+            try:
+                result["count"] = self.index.rebuild(feed(), on_batch)
+            except BaseException as exc:  # handed back to the caller below
+                result["error"] = exc
+                while not result.get("fed") and handoff.get() is not done:  # unblock the reader
+                    pass
+
+        worker = threading.Thread(target=write, name="search-reindex", daemon=True)
+        worker.start()
+        try:
+            async for batch in batches:
+                await asyncio.to_thread(handoff.put, batch)
+                if "error" in result:
+                    break
+        finally:
+            await asyncio.to_thread(handoff.put, done)
+            await asyncio.to_thread(worker.join)
+        if "error" in result:
+            raise result["error"]
+        return result["count"]
+
+
+def backend_for(config: Config) -> SearchBackend:
+    """The configured backend (one per process per index directory)."""
+    if config.search_backend == "postgres":
+        from search.postgres import PostgresBackend
+
+        return PostgresBackend()
+    return WhooshBackend(config.index_dir)

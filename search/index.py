@@ -1,0 +1,423 @@
+"""The Whoosh index: one document per thread, one writer, a reused searcher and a result cache.
+
+Designed for the forum's queries rather than Whoosh's defaults:
+- one document per thread (question + visible answers), so a search never groups posts afterwards;
+- positions only in the title and question body, where "exact phrases" are matched; answers
+  (most of the text) are indexed without positions, which keeps the index small and fast;
+- the searcher is kept open and refreshed when the index generation changes, never reopened per
+  request; results are cached per generation, so a new commit invalidates them all at once;
+- hits are never counted beyond what a page needs (`len(results)` would re-run the whole query):
+  the total is exact when the page is not full, otherwise Whoosh's estimate.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from markupsafe import Markup, escape
+from whoosh import highlight, index, query as wq, scoring, writing
+from whoosh.analysis import RegexTokenizer, LowercaseFilter, StemmingAnalyzer, StopFilter
+from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+from search.documents import ThreadDoc
+from search.query import SearchQuery, Term, parse
+from search.results import MAX_PAGE, PER_PAGE, Hit, SearchPage, rerank_window
+
+REFRESH_SECONDS = 0.25  # how often a searcher looks for a newer index generation
+CACHE_SIZE = 2000
+WINDOW = 50  # hits fetched per block (reranked by quality within the block)
+SNIPPET_CHARS = 220
+
+# Title words weigh most; the question body next; answers least (they often quote other problems).
+TITLE_BOOST, BODY_BOOST, ANSWERS_BOOST = 3.0, 1.0, 0.6
+TEXT_FIELDS = ("title", "body", "answers")
+PHRASE_FIELDS = ("title", "body")
+
+_stem = StemmingAnalyzer(cachesize=50000)
+_plain = RegexTokenizer() | LowercaseFilter() | StopFilter()
+
+
+def make_schema() -> Schema:
+    return Schema(
+        question_id=ID(stored=True, unique=True),
+        title=TEXT(analyzer=_stem, phrase=True, field_boost=TITLE_BOOST, stored=True),
+        body=TEXT(analyzer=_stem, phrase=True, field_boost=BODY_BOOST),
+        answers=TEXT(analyzer=_stem, phrase=False, field_boost=ANSWERS_BOOST),
+        words=TEXT(analyzer=_plain, phrase=False),  # unstemmed title words, for "did you mean"
+        tags=KEYWORD(lowercase=True, stored=True),
+        author=KEYWORD(lowercase=True),
+        answerers=KEYWORD(lowercase=True),
+        state=ID(stored=True),
+        score=NUMERIC(int, bits=32, signed=True, stored=True),
+        answer_count=NUMERIC(int, bits=32, signed=True, stored=True),
+        created=DATETIME(),
+        quality=STORED(),
+        excerpt=STORED(),
+    )
+
+
+def _naive(when: datetime | None) -> datetime | None:
+    """Whoosh stores naive datetimes; ours are UTC."""
+    if when is None:
+        return None
+    return when.astimezone(timezone.utc).replace(tzinfo=None) if when.tzinfo else when
+
+
+def to_fields(doc: ThreadDoc) -> dict:
+    fields = {
+        "question_id": str(doc.question_id), "title": doc.title, "body": doc.body, "answers": doc.answers,
+        "words": doc.title, "tags": " ".join(doc.tags),
+        "author": " ".join(x for x in (doc.author, f"#{doc.author_id}" if doc.author_id else "") if x),
+        "answerers": " ".join(doc.answerers), "state": doc.state, "score": doc.score,
+        "answer_count": doc.answer_count, "quality": doc.quality, "excerpt": doc.excerpt,
+    }
+    created = _naive(doc.created_at)
+    if created is not None:
+        fields["created"] = created
+    return fields
+
+
+class AnyOf(wq.Or):
+    """Or that always walks postings (a tree of unions), never Whoosh's small-index array matcher,
+    which clears and rescans a 2048-slot array in Python for every part and is far slower here."""
+
+    matcher_type = wq.Or.DEFAULT_MATCHER
+
+
+class MarkFormatter(highlight.HtmlFormatter):
+    """Matched words in a plain <mark>; the rest of the text is HTML-escaped by the base class."""
+
+    def format_token(self, text, token, replace=False):
+        return "<mark>%s</mark>" % highlight.htmlescape(highlight.get_text(text, token, replace), quote=False)
+
+
+def _quality(hit) -> float:
+    return float(hit.get("quality") or 1.0)
+
+
+def _decorate(results) -> None:
+    """Snippets mark matched words with <mark> (the formatter escapes the surrounding text)."""
+    results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
+    results.formatter = MarkFormatter(between=" … ")
+
+
+class WhooshIndex:
+    """The index directory, its single writer and its shared searcher."""
+
+    def __init__(self, directory: Path | str) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if index.exists_in(str(self.directory)):
+            self.ix = index.open_dir(str(self.directory))
+        else:
+            self.ix = index.create_in(str(self.directory), make_schema())
+        self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._searcher = self.ix.searcher(weighting=scoring.BM25F())
+        self._checked = time.monotonic()
+        self._stale = False  # set by a commit in this process: refresh on the next search
+        self._cache: OrderedDict[tuple, object] = OrderedDict()
+
+    # ----- reading -----
+
+    def searcher(self):
+        """The shared searcher, refreshed when another commit (from any process) made a new generation."""
+        now = time.monotonic()
+        if self._stale or now - self._checked >= REFRESH_SECONDS:
+            self._checked = now
+            self.refresh()
+        return self._searcher
+
+    def refresh(self) -> None:
+        """Only the thread that searches calls this: refreshing closes the old searcher's readers."""
+        self._stale = False
+        with self._read_lock:
+            fresh = self._searcher.refresh()
+            if fresh is not self._searcher:
+                self._searcher = fresh
+                self._cache.clear()
+
+    @property
+    def generation(self) -> int:
+        return self._searcher.reader().generation()
+
+    def doc_count(self) -> int:
+        return self.searcher().doc_count()
+
+    def _cached(self, key: tuple, make: Callable[[], object]):
+        searcher = self.searcher()
+        key = (searcher.reader().generation(),) + key
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        value = make()
+        self._cache[key] = value
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return value
+
+    def search(self, raw: str, page: int = 1, per_page: int = PER_PAGE) -> SearchPage:
+        page = min(max(int(page), 1), MAX_PAGE)
+        return self._cached(("search", raw, page, per_page), lambda: self._search(raw, page, per_page))
+
+    def similar(self, title: str, body: str = "", limit: int = 5) -> list[Hit]:
+        return self._cached(("similar", title, body[:1000], limit), lambda: self._similar(title, body, limit))
+
+    def _search(self, raw: str, page: int, per_page: int) -> SearchPage:
+        parsed = parse(raw)
+        searcher = self.searcher()
+        out = SearchPage(items=[], total=0, page=page, per_page=per_page, hints=list(parsed.hints))
+        if parsed.is_empty:
+            if raw and raw.strip():
+                out.hints.append("Nothing searchable was left in your query; try a few plain words.")
+            return out
+        filters, mask = self._filters(parsed, searcher)
+        need = page * per_page
+        fetch = math.ceil(need / WINDOW) * WINDOW
+        main = self._text_query(parsed, searcher, relaxed=False)
+        excluded = self._excluded(parsed)
+        if main is None:
+            if parsed.has_text:
+                out.hints.append("Your words are too common to search on their own; add a more specific word.")
+            # Only filters: the newest matching threads first.
+            q = wq.Every() if excluded is None else wq.AndNot(wq.Every(), excluded)
+            results = searcher.search(q, filter=filters, mask=mask, limit=fetch, sortedby="created", reverse=True)
+            hits = [(h, 1.0) for h in results]
+            total, exact = self._total(results, fetch)
+        else:
+            q = main if excluded is None else wq.AndNot(main, excluded)
+            results = searcher.search(q, filter=filters, mask=mask, limit=fetch)
+            _decorate(results)
+            hits = rerank_window([(h, h.score) for h in results], _quality, WINDOW)
+            total, exact = self._total(results, fetch)
+            if len(hits) < need and len(parsed.groups) > 1:
+                # Too few threads have every word: follow them with threads that have some (best effort).
+                loose = self._text_query(parsed, searcher, relaxed=True)
+                if loose is not None:
+                    lq = loose if excluded is None else wq.AndNot(loose, excluded)
+                    extra = searcher.search(lq, filter=filters, mask=mask, limit=fetch + len(hits))
+                    _decorate(extra)
+                    seen = {h.docnum for h, _ in hits}
+                    more = rerank_window([(h, h.score) for h in extra if h.docnum not in seen], _quality, WINDOW)
+                    if more:
+                        if not hits:
+                            out.hints.append("No thread has all of your words; these have some of them.")
+                        hits += more
+                        total, exact = self._total(extra, fetch + len(hits))
+                        total = max(total, len(hits))
+        out.total, out.total_exact = total, exact
+        start = (page - 1) * per_page
+        out.items = [self._hit(h, rel) for h, rel in hits[start:start + per_page]]
+        if out.total < per_page:
+            out.suggestion = self._did_you_mean(parsed, raw, searcher)
+        return out
+
+    @staticmethod
+    def _total(results, fetched: int) -> tuple[int, bool]:
+        scored = results.scored_length()
+        if scored < fetched:
+            return scored, True
+        if results.has_exact_length():
+            return results.estimated_length(), True  # the collector already counted: no re-run
+        return max(scored, results.estimated_length()), False
+
+    def _hit(self, h, relevance: float) -> Hit:
+        excerpt = h.get("excerpt") or ""
+        snippet = ""
+        if excerpt:
+            try:
+                snippet = h.highlights("body", text=excerpt, top=2)
+            except Exception:  # a highlighter edge case must never cost the reader their results
+                snippet = ""
+        if not snippet:
+            text = excerpt[:SNIPPET_CHARS]
+            snippet = escape(text + ("…" if len(excerpt) > SNIPPET_CHARS else ""))
+        return Hit(question_id=int(h["question_id"]), title=h["title"], snippet=Markup(snippet),
+                   state=h.get("state") or "unanswered", score=int(h.get("score") or 0),
+                   answer_count=int(h.get("answer_count") or 0), tags=(h.get("tags") or "").split(),
+                   relevance=relevance)
+
+    # ----- compiling the query language -----
+
+    @staticmethod
+    def _tokens(text: str) -> list[str]:
+        return [t.text for t in _stem(text)]
+
+    def _term(self, term: Term, scope: str | None):
+        tokens = self._tokens(term.text)
+        if not tokens:
+            return None
+        if term.field == "title":
+            fields: tuple[str, ...] = ("title",)
+        elif term.field == "body":
+            fields = ("body", "answers") if scope != "question" else ("body",)
+            if scope == "answer":
+                fields = ("answers",)
+        elif scope == "question":
+            fields = ("title", "body")
+        elif scope == "answer":
+            fields = ("answers",)
+        else:
+            fields = TEXT_FIELDS
+        if term.phrase and len(tokens) > 1:
+            positional = [f for f in fields if f in PHRASE_FIELDS]
+            if positional:
+                return AnyOf([wq.Phrase(f, tokens) for f in positional])
+            # Answers carry no positions: match the phrase's words there instead.
+        parts = [AnyOf([wq.Term(f, tok) for f in fields]) if len(fields) > 1 else wq.Term(fields[0], tok) for tok in tokens]
+        return parts[0] if len(parts) == 1 else wq.And(parts)
+
+    def _text_query(self, parsed: SearchQuery, searcher, relaxed: bool):
+        groups = []
+        for group in parsed.groups:
+            alts = [q for q in (self._term(t, parsed.scope) for t in group) if q is not None]
+            if alts:
+                groups.append(alts[0] if len(alts) == 1 else AnyOf(alts))
+        if not groups:
+            return None
+        if len(groups) == 1:
+            return groups[0]
+        return AnyOf(groups) if relaxed else wq.And(groups)
+
+    def _excluded(self, parsed: SearchQuery):
+        parts = [q for q in (self._term(t, parsed.scope) for t in parsed.excluded) if q is not None]
+        parts += [wq.Term("tags", t) for t in parsed.excluded_tags]
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else AnyOf(parts)
+
+    def _filters(self, parsed: SearchQuery, searcher):
+        parts: list = [wq.Term("tags", t) for t in parsed.tags]
+        if parsed.states:
+            parts.append(AnyOf([wq.Term("state", s) for s in sorted(parsed.states)]))
+        if parsed.users:
+            fields = {"question": ("author",), "answer": ("answerers",)}.get(parsed.scope or "", ("author", "answerers"))
+            parts.append(AnyOf([wq.Term(f, u) for u in parsed.users for f in fields]))
+        if parsed.scope == "answer":
+            parts.append(wq.NumericRange("answer_count", 1, None))
+        if parsed.score_min is not None or parsed.score_max is not None:
+            parts.append(wq.NumericRange("score", parsed.score_min, parsed.score_max))
+        if parsed.answers_min is not None or parsed.answers_max is not None:
+            parts.append(wq.NumericRange("answer_count", parsed.answers_min, parsed.answers_max))
+        if parsed.created_from is not None or parsed.created_to is not None:
+            end = _naive(parsed.created_to - timedelta(microseconds=1)) if parsed.created_to else None
+            parts.append(wq.DateRange("created", _naive(parsed.created_from), end))
+        if not parts:
+            return None, None
+        return (parts[0] if len(parts) == 1 else wq.And(parts)), None
+
+    def _did_you_mean(self, parsed: SearchQuery, raw: str, searcher) -> str | None:
+        reader = searcher.reader()
+        corrector = None
+        changed = False
+        fixed = raw
+        for word in parsed.words()[:8]:
+            tokens = self._tokens(word)
+            if not tokens or any(reader.doc_frequency(f, t) for t in tokens for f in TEXT_FIELDS):
+                continue
+            corrector = corrector or reader.corrector("words")
+            options = corrector.suggest(word.lower(), limit=1, maxdist=2)
+            if options and options[0] != word.lower():
+                fixed = fixed.replace(word, options[0], 1)
+                changed = True
+        return fixed if changed else None
+
+    # ----- similar questions -----
+
+    def _similar(self, title: str, body: str, limit: int) -> list[Hit]:
+        searcher = self.searcher()
+        reader = searcher.reader()
+        title_tokens = list(dict.fromkeys(self._tokens(title or "")))[:16]
+        body_tokens = [t for t in dict.fromkeys(self._tokens((body or "")[:1000])) if t not in title_tokens]
+        # Keep the body's most telling words: the rarest ones in the index (a cheap "key terms").
+        body_tokens = sorted((t for t in body_tokens if reader.doc_frequency("body", t)),
+                             key=lambda t: reader.doc_frequency("body", t))[:8]
+        if not title_tokens and not body_tokens:
+            return []
+        parts = [AnyOf([wq.Term("title", t), wq.Term("body", t), wq.Term("answers", t)]) for t in title_tokens]
+        parts += [AnyOf([wq.Term("title", t, boost=0.4), wq.Term("body", t, boost=0.4)]) for t in body_tokens]
+        results = searcher.search(AnyOf(parts), limit=20)
+        _decorate(results)
+        hits = rerank_window([(h, h.score) for h in results], _quality, 20)[:limit]
+        chosen = [self._hit(h, rel) for h, rel in hits]
+        chosen.sort(key=lambda h: h.state != "solved")  # stable: solved first, relevance order kept within
+        return chosen
+
+    # ----- writing (one writer at a time) -----
+
+    def apply(self, docs: Iterable[ThreadDoc], removed: Iterable[int], timeout: float = 10.0) -> None:
+        """Write these thread documents and remove these questions, in one commit."""
+        with self._write_lock:
+            writer = self.ix.writer(timeout=timeout)
+            try:
+                for qid in removed:
+                    writer.delete_by_term("question_id", str(qid))
+                for doc in docs:
+                    writer.update_document(**to_fields(doc))
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+        self._stale = True
+
+    def rebuild(self, batches: Iterable[list[ThreadDoc]], on_batch: Callable[[int], None] | None = None,
+                procs: int = 1, limitmb: int = 256) -> int:
+        """Replace the whole index with these documents in one commit (readers see old or new, never half)."""
+        count = 0
+        with self._write_lock:
+            writer = self.ix.writer(timeout=30.0, limitmb=limitmb, procs=procs, multisegment=False)
+            try:
+                for batch in batches:
+                    for doc in batch:
+                        writer.add_document(**to_fields(doc))
+                    count += len(batch)
+                    if on_batch:
+                        on_batch(len(batch))
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit(mergetype=writing.CLEAR)
+        self._stale = True
+        return count
+
+    def clear(self) -> None:
+        with self._write_lock:
+            writer = self.ix.writer(timeout=30.0)
+            writer.commit(mergetype=writing.CLEAR)
+        self._stale = True
+
+    def close(self) -> None:
+        with self._read_lock:
+            self._searcher.close()
+        self.ix.close()
+
+
+_open: dict[str, WhooshIndex] = {}
+_open_lock = threading.Lock()
+
+
+def open_index(directory: Path | str) -> WhooshIndex:
+    """One WhooshIndex (and so one searcher) per directory per process."""
+    key = os.path.abspath(str(directory))
+    with _open_lock:
+        found = _open.get(key)
+        if found is None:
+            found = _open[key] = WhooshIndex(key)
+        return found
+
+
+def forget(directory: Path | str) -> None:
+    """Close and drop the shared instance (tests, after deleting a directory)."""
+    key = os.path.abspath(str(directory))
+    with _open_lock:
+        found = _open.pop(key, None)
+    if found is not None:
+        found.close()

@@ -1,0 +1,255 @@
+"""PostgreSQL full-text search (SEARCH_BACKEND=postgres): the same query language on search_document.
+
+For deployments whose workers run on several hosts and cannot share one Whoosh directory. The
+indexer writes the same thread documents as weighted tsvectors (title A, question B, answers C);
+one GIN index serves every text query, and field operators (title:, body:, is:answer) recheck the
+narrower vectors only on the rows the GIN index already found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from community import db
+from search.documents import ThreadDoc
+from search.query import SearchQuery, Term, parse
+from search.results import MAX_PAGE, PER_PAGE, Hit, SearchPage, rerank_window
+
+CONFIG = "'english'"
+COUNT_CAP = 1000  # beyond this a total is "1000+": counting every match costs more than it tells
+WEIGHTS = "'{0.2, 0.3, 0.5, 1.0}'"  # D, C (answers), B (question body), A (title)
+START, STOP = "\u27e6", "\u27e7"  # headline markers, replaced by <mark> after escaping
+
+
+class PostgresBackend:
+    name = "postgres"
+
+    # ----- writing -----
+
+    async def apply(self, docs: list[ThreadDoc], removed: list[int], conn: Any = None) -> None:
+        if conn is None:
+            async with db.transaction() as own:
+                await self.apply(docs, removed, own)
+            return
+        if removed:
+            await db.execute(f"DELETE FROM search_document WHERE question_id IN ({','.join('?' * len(removed))})",
+                             list(removed), conn)
+        for start in range(0, len(docs), 100):
+            await self._upsert(docs[start:start + 100], conn)
+
+    async def _upsert(self, docs: list[ThreadDoc], conn: Any) -> None:
+        if not docs:
+            return
+        rows, values = [], []
+        for d in docs:
+            rows.append(f"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?::timestamptz,"
+                        f" setweight(to_tsvector({CONFIG}, ?), 'A') || setweight(to_tsvector({CONFIG}, ?), 'B')"
+                        f" || setweight(to_tsvector({CONFIG}, ?), 'C'),"
+                        f" to_tsvector({CONFIG}, ?), to_tsvector({CONFIG}, ?), to_tsvector({CONFIG}, ?))")
+            people = [f"q:{d.author}", f"q:#{d.author_id}"] if d.author_id else []
+            people += [f"a:{p}" for p in d.answerers if p]
+            values += [d.question_id, d.title, d.excerpt, f" {' '.join(d.tags)} ", f" {' '.join(people)} ",
+                       d.state, d.score, d.answer_count, d.quality, d.created_at,
+                       d.title, d.body, d.answers, d.title, d.body, d.answers]
+        await db.execute(
+            "INSERT INTO search_document (question_id, title, excerpt, tags, people, state, score, answer_count,"
+            " quality, created_at, tsv, title_tsv, body_tsv, answers_tsv) VALUES " + ", ".join(rows) +
+            " ON CONFLICT (question_id) DO UPDATE SET title = EXCLUDED.title, excerpt = EXCLUDED.excerpt,"
+            " tags = EXCLUDED.tags, people = EXCLUDED.people, state = EXCLUDED.state, score = EXCLUDED.score,"
+            " answer_count = EXCLUDED.answer_count, quality = EXCLUDED.quality, created_at = EXCLUDED.created_at,"
+            " tsv = EXCLUDED.tsv, title_tsv = EXCLUDED.title_tsv, body_tsv = EXCLUDED.body_tsv,"
+            " answers_tsv = EXCLUDED.answers_tsv", values, conn)
+
+    async def rebuild(self, batches: AsyncIterator[list[ThreadDoc]], on_batch: Callable[[int], None] | None = None) -> int:
+        """Rebuild in one transaction: searches see the old table until the new one commits."""
+        count = 0
+        async with db.transaction() as conn:
+            await db.execute("DELETE FROM search_document", [], conn)
+            async for batch in batches:
+                for start in range(0, len(batch), 100):
+                    await self._upsert(batch[start:start + 100], conn)
+                count += len(batch)
+                if on_batch:
+                    on_batch(len(batch))
+        return count
+
+    # ----- compiling the query language -----
+
+    @staticmethod
+    def _tsquery(term: Term, values: list) -> str:
+        values.append(term.text)
+        fn = "phraseto_tsquery" if term.phrase else "plainto_tsquery"
+        return f"{fn}({CONFIG}, ?)"
+
+    @staticmethod
+    def _vector(term: Term, scope: str | None) -> str | None:
+        """The narrower vector a term must match, or None when the combined tsv is enough."""
+        if term.field == "title":
+            return "title_tsv"
+        if term.field == "body":
+            return "answers_tsv" if scope == "answer" else ("body_tsv" if scope == "question" else "(body_tsv || answers_tsv)")
+        if scope == "question":
+            return "(title_tsv || body_tsv)"
+        if scope == "answer":
+            return "answers_tsv"
+        return None
+
+    def _where(self, parsed: SearchQuery, relaxed: bool) -> tuple[str | None, list[str], list]:
+        """(tsquery expression over every text term, extra conditions, values for both)."""
+        tq_values: list = []
+        groups = []
+        for group in parsed.groups:
+            groups.append("(" + " || ".join(self._tsquery(t, tq_values) for t in group) + ")")
+        tsq = (" || " if relaxed else " && ").join(groups) if groups else None
+        conds: list[str] = []
+        cond_values: list = []
+        if not relaxed:
+            for group in parsed.groups:
+                if all(self._vector(t, parsed.scope) is None for t in group):
+                    continue
+                alts = []
+                for t in group:
+                    vec = self._vector(t, parsed.scope) or "tsv"
+                    alts.append(f"{vec} @@ {self._tsquery(t, cond_values)}")
+                conds.append("(" + " OR ".join(alts) + ")")
+        for t in parsed.excluded:
+            vec = self._vector(t, parsed.scope) or "tsv"
+            conds.append(f"NOT ({vec} @@ {self._tsquery(t, cond_values)})")
+        for tag in parsed.tags:
+            conds.append("tags LIKE ?")
+            cond_values.append(f"% {tag} %")
+        for tag in parsed.excluded_tags:
+            conds.append("tags NOT LIKE ?")
+            cond_values.append(f"% {tag} %")
+        if parsed.states:
+            conds.append(f"state IN ({','.join('?' * len(parsed.states))})")
+            cond_values += sorted(parsed.states)
+        if parsed.users:
+            prefixes = {"question": ("q",), "answer": ("a",)}.get(parsed.scope or "", ("q", "a"))
+            alts = []
+            for u in parsed.users:
+                for p in prefixes:
+                    alts.append("people LIKE ?")
+                    cond_values.append(f"% {p}:{u.replace('%', '').replace('_', '')} %")
+            conds.append("(" + " OR ".join(alts) + ")")
+        if parsed.scope == "answer":
+            conds.append("answer_count >= 1")
+        for col, lo, hi in (("score", parsed.score_min, parsed.score_max),
+                            ("answer_count", parsed.answers_min, parsed.answers_max)):
+            if lo is not None:
+                conds.append(f"{col} >= ?")
+                cond_values.append(lo)
+            if hi is not None:
+                conds.append(f"{col} <= ?")
+                cond_values.append(hi)
+        if parsed.created_from is not None:
+            conds.append("created_at >= ?")
+            cond_values.append(parsed.created_from)
+        if parsed.created_to is not None:
+            conds.append("created_at < ?")
+            cond_values.append(parsed.created_to)
+        return tsq, conds, tq_values + cond_values
+
+    async def _run(self, parsed: SearchQuery, relaxed: bool, limit: int, exclude_ids: list[int] | None = None) -> tuple[list[dict], str | None, list]:
+        tsq, conds, values = self._where(parsed, relaxed)
+        if exclude_ids:
+            conds.append(f"question_id NOT IN ({','.join('?' * len(exclude_ids))})")
+            values += exclude_ids
+        where = " AND ".join(conds)
+        if tsq is not None:
+            sql = (f"SELECT question_id, quality, ts_rank({WEIGHTS}, tsv, query) AS rank FROM search_document,"
+                   f" ({'SELECT ' + tsq} AS query) AS q WHERE tsv @@ query" + (f" AND {where}" if where else "") +
+                   " ORDER BY rank DESC, question_id DESC LIMIT ?")
+            # the tsquery values come first (they sit in the FROM clause), then the conditions' values
+        else:
+            sql = ("SELECT question_id, quality, 1.0 AS rank FROM search_document" + (f" WHERE {where}" if where else "")
+                   + " ORDER BY created_at DESC, question_id DESC LIMIT ?")
+        rows = await db.fetch(sql, values + [limit])
+        return rows, tsq, values
+
+    async def _count(self, parsed: SearchQuery, relaxed: bool) -> int:
+        tsq, conds, values = self._where(parsed, relaxed)
+        where = " AND ".join(conds)
+        if tsq is not None:
+            sql = (f"SELECT count(*) AS n FROM (SELECT 1 FROM search_document, (SELECT {tsq} AS query) AS q"
+                   " WHERE tsv @@ query" + (f" AND {where}" if where else "") + " LIMIT ?) AS capped")
+        else:
+            sql = ("SELECT count(*) AS n FROM (SELECT 1 FROM search_document" + (f" WHERE {where}" if where else "")
+                   + " LIMIT ?) AS capped")
+        rows = await db.fetch(sql, values + [COUNT_CAP])
+        return int(rows[0]["n"])
+
+    async def search(self, raw: str, page: int = 1, per_page: int = PER_PAGE) -> SearchPage:
+        page = min(max(int(page), 1), MAX_PAGE)
+        parsed = parse(raw)
+        out = SearchPage(items=[], total=0, page=page, per_page=per_page, hints=list(parsed.hints))
+        if parsed.is_empty:
+            if raw and raw.strip():
+                out.hints.append("Nothing searchable was left in your query; try a few plain words.")
+            return out
+        need = page * per_page
+        fetch = -(-need // 50) * 50
+        rows, tsq, _ = await self._run(parsed, False, fetch)
+        ranked = rerank_window([(r, float(r["rank"])) for r in rows], lambda r: float(r["quality"]), 50)
+        if len(rows) < fetch:
+            out.total = len(rows)
+        else:
+            out.total = await self._count(parsed, False)
+            out.total_exact = out.total < COUNT_CAP
+        if len(rows) < need and len(parsed.groups) > 1:
+            more, _, _ = await self._run(parsed, True, fetch, [r["question_id"] for r in rows] or None)
+            if more:
+                if not rows:
+                    out.hints.append("No thread has all of your words; these have some of them.")
+                ranked += rerank_window([(r, float(r["rank"])) for r in more], lambda r: float(r["quality"]), 50)
+                out.total = max(out.total + len(more), len(ranked))
+        start = (page - 1) * per_page
+        chosen = [r for r, _ in ranked[start:start + per_page]]
+        out.items = await self._hits(chosen, parsed)
+        return out
+
+    async def _hits(self, rows: list[dict], parsed: SearchQuery | None, words: list[str] | None = None) -> list[Hit]:
+        if not rows:
+            return []
+        ids = [r["question_id"] for r in rows]
+        rank = {r["question_id"]: float(r["rank"]) for r in rows}
+        values: list = []
+        terms = [t for g in parsed.groups for t in g] if parsed else [Term(w) for w in words or []]
+        if terms:
+            tsq = " || ".join(self._tsquery(t, values) for t in terms)
+            head = (f"ts_headline({CONFIG}, excerpt, {tsq}, 'StartSel={START}, StopSel={STOP}, MaxWords=35,"
+                    f" MinWords=15, MaxFragments=2, FragmentDelimiter=\" … \"')")
+        else:
+            head = "excerpt"
+        docs = await db.fetch(f"SELECT question_id, title, excerpt, {head} AS head, tags, state, score, answer_count"
+                              f" FROM search_document WHERE question_id IN ({','.join('?' * len(ids))})", values + ids)
+        by_id = {d["question_id"]: d for d in docs}
+        out = []
+        for qid in ids:
+            d = by_id.get(qid)
+            if d is None:
+                continue
+            text = d["head"] or d["excerpt"][:220]
+            snippet = Markup(str(escape(text)).replace(START, "<mark>").replace(STOP, "</mark>"))
+            out.append(Hit(question_id=qid, title=d["title"], snippet=snippet, state=d["state"], score=d["score"],
+                           answer_count=d["answer_count"], tags=d["tags"].split(), relevance=rank[qid]))
+        return out
+
+    async def similar(self, title: str, body: str = "", limit: int = 5) -> list[Hit]:
+        words = list(dict.fromkeys((title or "").split()))[:16]
+        body_words = [w for w in dict.fromkeys((body or "")[:1000].split()) if w not in words][:12]
+        if not words and not body_words:
+            return []
+        values: list = []
+        parts = [f"plainto_tsquery({CONFIG}, ?)" for _ in words + body_words]
+        values += words + body_words
+        sql = (f"SELECT question_id, quality, ts_rank({WEIGHTS}, tsv, query) AS rank FROM search_document,"
+               f" (SELECT {' || '.join(parts)} AS query) AS q WHERE tsv @@ query ORDER BY rank DESC LIMIT 20")
+        rows = await db.fetch(sql, values)
+        ranked = rerank_window([(r, float(r["rank"])) for r in rows], lambda r: float(r["quality"]), 20)[:limit]
+        hits = await self._hits([r for r, _ in ranked], None, words)
+        hits.sort(key=lambda h: h.state != "solved")
+        return hits

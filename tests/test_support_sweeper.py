@@ -1,0 +1,80 @@
+"""The sweeper: one ticket per due question even when sweepers race; closed, deleted, hidden,
+solved and exempt questions never escalate; the asker is told."""
+
+from __future__ import annotations
+
+import asyncio
+
+from community import acceptance, db, questions
+from community.models import Notification, Post
+from community.support import policy, sweeper
+from community.support.models import Ticket, TicketEvent
+
+
+async def _ask(user, n: int, tags: str = "esim") -> Post:
+    return await questions.ask(user, f"Question number {n} about my phone line", "Nothing works since the update yesterday.", tags)
+
+
+async def test_two_sweepers_racing_make_one_ticket_per_question(database, users, fake_clock):
+    asker = await users("asker", 50)
+    qs = [await _ask(asker, n) for n in range(12)]
+    fake_clock.advance(minutes=61)
+    results = await asyncio.gather(sweeper.sweep(), sweeper.sweep(), sweeper.sweep())
+    made = [tid for r in results for tid in r.created]
+    assert len(made) == 12 and len(set(made)) == 12
+    assert sorted(t.question_id for t in await Ticket.all()) == sorted(q.id for q in qs)
+    assert await TicketEvent.filter(action="escalated").count() == 12
+    assert await Notification.filter(user_id=asker.id, kind="escalated").count() == 12
+
+
+async def test_a_sweeper_that_read_stale_candidates_adds_nothing(database, users, fake_clock):
+    """Interleaving forced by hand: B reads, A sweeps and commits, then B inserts."""
+    asker = await users("asker", 50)
+    for n in range(3):
+        await _ask(asker, n)
+    fake_clock.advance(minutes=61)
+    pol, now = policy.current(), fake_clock.now()
+    stale = await sweeper.find_due(pol, now)
+    assert len(stale) == 3
+    first = await sweeper.sweep()
+    assert len(first.created) == 3
+    assert await sweeper.escalate_due(stale, pol, now) == []
+    assert await Ticket.all().count() == 3
+    assert await TicketEvent.all().count() == 3
+
+
+async def test_closed_deleted_hidden_solved_and_exempt_questions_never_escalate(database, users, fake_clock):
+    asker = await users("asker", 50)
+    closed, deleted, hidden, solved, exempt, due = [await _ask(asker, n) for n in range(6)]
+    await Post.filter(id=closed.id).update(closed_reason="off_topic", closed_at=fake_clock.now())
+    await Post.filter(id=deleted.id).update(deleted_at=fake_clock.now())
+    await Post.filter(id=hidden.id).update(hidden=True)
+    own = await questions.answer(asker, solved.id, "Answering myself: resetting network settings fixed it.")
+    await acceptance.accept(asker, solved.id, own.id)
+    if "escalation_exempt" in Post._meta.fields_map:
+        await Post.filter(id=exempt.id).update(escalation_exempt=True)
+    else:
+        await Post.filter(id=exempt.id).update(closed_reason="duplicate")
+    fake_clock.advance(hours=3)
+    result = await sweeper.sweep()
+    assert [t.question_id for t in await Ticket.filter(id__in=result.created)] == [due.id]
+
+
+async def test_a_question_answered_between_find_and_insert_is_dropped(database, users, fake_clock):
+    asker, helper = await users("asker", 50), await users("helper", 50)
+    q = await _ask(asker, 1)
+    fake_clock.advance(minutes=61)
+    pol, now = policy.current(), fake_clock.now()
+    found = await sweeper.find_due(pol, now)
+    await questions.answer(helper, q.id, "Reinstall the carrier profile from settings.")
+    assert await sweeper.escalate_due(found, pol, now) == []
+
+
+async def test_sweep_reads_only_through_an_index(database):
+    """The candidate query must not scan the post table."""
+    conditions, values = sweeper._open_conditions()
+    if db.dialect() == "sqlite":
+        plan = await db.fetch(f"EXPLAIN QUERY PLAN SELECT p.id FROM post p WHERE {conditions} AND p.created_at <= ?",
+                              [*values, "2026-01-01"])
+        detail = " ".join(r["detail"] for r in plan)
+        assert "USING INDEX" in detail and "SCAN p " not in detail + " ", detail
