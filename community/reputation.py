@@ -16,7 +16,10 @@ CAPPED_REASON = "upvoted"
 
 
 async def lock_users(user_ids: list[int], conn: Any) -> None:
-    """Lock the users' rows (in id order, to avoid deadlocks) for the rest of the transaction."""
+    """Lock the users' rows (in id order, to avoid deadlocks) for the rest of the transaction.
+
+    Lock a post's row before its people, and everyone a change touches in one call.
+    """
     for uid in sorted(set(user_ids)):
         await User.filter(id=uid).using_db(conn).select_for_update().only("id").first()
 

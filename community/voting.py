@@ -51,6 +51,9 @@ async def vote(user: User | None, post_id: Any, value: Any) -> int:
 async def _vote_once(user: User, post_id: Any, value: int) -> int:
     async with db.transaction() as conn:
         post = await get_post(post_id, user, conn)
+        # Lock order everywhere: the post's row first, then its people (accepting does the same), so a
+        # vote on a question cannot deadlock with an accept on that question.
+        post = await Post.filter(id=post.id).using_db(conn).select_for_update().first()
         if post.author_id == user.id:
             raise NotAllowed("You cannot vote on your own post.")
         question = post if post.is_question else await Post.filter(id=post.question_id).using_db(conn).first()

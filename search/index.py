@@ -2,8 +2,14 @@
 
 Designed for the forum's queries rather than Whoosh's defaults:
 - one document per thread (question + visible answers), so a search never groups posts afterwards;
-- positions only in the title and question body, where "exact phrases" are matched; answers
-  (most of the text) are indexed without positions, which keeps the index small and fast;
+- plain words are matched in one `text` field (title + question + answers, no positions): an AND
+  of single posting lists instead of unions over three fields; the title adds its weight through
+  an optional clause scored only on threads that already match, and for queries of very common
+  words the (short) title postings are searched first;
+- positions only in the title and question body, where "exact phrases" are matched; `answers`
+  (for is:answer) has none;
+- OR fallbacks and similar-question look-ups use only the rarest few words of the input, which
+  carry the meaning and keep the number of threads scored small;
 - the searcher is kept open and refreshed when the index generation changes, never reopened per
   request; results are cached per generation, so a new commit invalidates them all at once;
 - hits are never counted beyond what a page needs (`len(results)` would re-run the whole query):
@@ -32,7 +38,12 @@ from search.results import MAX_PAGE, PER_PAGE, Hit, SearchPage, rerank_window
 
 REFRESH_SECONDS = 0.25  # how often a searcher looks for a newer index generation
 CACHE_SIZE = 2000
-WINDOW = 50  # hits fetched per block (reranked by quality within the block)
+WINDOW = 20  # hits fetched per block (reranked by quality within the block)
+SIMILAR_WINDOW = 15
+TITLE_TIER_FROM = 1500  # estimated full-text matches above which title matches are looked up first
+SIMILAR_TITLE_TERMS, SIMILAR_BODY_TERMS = 6, 4
+RELAXED_TERMS = 4  # an OR fallback uses only this many of the query's rarest words,
+RELAXED_MAX_SHARE = 0.05  # and none found in more than 5% of threads (they would only add noise and time)
 SNIPPET_CHARS = 220
 
 # Title words weigh most; the question body next; answers least (they often quote other problems).
@@ -50,6 +61,10 @@ def make_schema() -> Schema:
         title=TEXT(analyzer=_stem, phrase=True, field_boost=TITLE_BOOST, stored=True),
         body=TEXT(analyzer=_stem, phrase=True, field_boost=BODY_BOOST),
         answers=TEXT(analyzer=_stem, phrase=False, field_boost=ANSWERS_BOOST),
+        # Everything in one field without positions: plain words match against one posting list
+        # (fast intersections) instead of a union over three fields; the title adds its weight as
+        # an optional clause scored only on threads that already match.
+        text=TEXT(analyzer=_stem, phrase=False),
         words=TEXT(analyzer=_plain, phrase=False),  # unstemmed title words, for "did you mean"
         tags=KEYWORD(lowercase=True, stored=True),
         author=KEYWORD(lowercase=True),
@@ -73,6 +88,7 @@ def _naive(when: datetime | None) -> datetime | None:
 def to_fields(doc: ThreadDoc) -> dict:
     fields = {
         "question_id": str(doc.question_id), "title": doc.title, "body": doc.body, "answers": doc.answers,
+        "text": "\n".join((doc.title, doc.body, doc.answers)),
         "words": doc.title, "tags": " ".join(doc.tags),
         "author": " ".join(x for x in (doc.author, f"#{doc.author_id}" if doc.author_id else "") if x),
         "answerers": " ".join(doc.answerers), "state": doc.state, "score": doc.score,
@@ -114,10 +130,17 @@ class WhooshIndex:
     def __init__(self, directory: Path | str) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.needs_rebuild = False  # a new or outdated index: the indexer rebuilds it from the database
+        schema = make_schema()
         if index.exists_in(str(self.directory)):
             self.ix = index.open_dir(str(self.directory))
+            if sorted(self.ix.schema.names()) != sorted(schema.names()):
+                self.ix.close()
+                self.ix = index.create_in(str(self.directory), schema)  # written by an older release
+                self.needs_rebuild = True
         else:
-            self.ix = index.create_in(str(self.directory), make_schema())
+            self.ix = index.create_in(str(self.directory), schema)
+            self.needs_rebuild = True
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._searcher = self.ix.searcher(weighting=scoring.BM25F())
@@ -194,13 +217,31 @@ class WhooshIndex:
             total, exact = self._total(results, fetch)
         else:
             q = main if excluded is None else wq.AndNot(main, excluded)
-            results = searcher.search(q, filter=filters, mask=mask, limit=fetch)
-            _decorate(results)
-            hits = rerank_window([(h, h.score) for h in results], _quality, WINDOW)
-            total, exact = self._total(results, fetch)
+            hits, total, exact = [], 0, True
+            title_q = self._title_tier(parsed)
+            if title_q is not None and q.estimate_size(searcher.reader()) < TITLE_TIER_FROM:
+                title_q = None  # few threads to walk anyway: one pass over the full text is cheaper
+            if title_q is not None:
+                # Threads with every word in the title come first; their postings are short, so a
+                # query of common words is answered without walking every thread that mentions them.
+                first = searcher.search(title_q if excluded is None else wq.AndNot(title_q, excluded),
+                                        filter=filters, mask=mask, limit=fetch)
+                _decorate(first)
+                hits = rerank_window([(h, h.score) for h in first], _quality, WINDOW)
+            if len(hits) >= need:
+                total, exact = max(len(hits), q.estimate_size(searcher.reader())), False
+            else:
+                rest_mask = mask
+                if hits:
+                    rest_mask = title_q if mask is None else AnyOf([mask, title_q])
+                results = searcher.search(q, filter=filters, mask=rest_mask, limit=fetch)
+                _decorate(results)
+                hits += rerank_window([(h, h.score) for h in results], _quality, WINDOW)
+                total, exact = self._total(results, fetch)
+                total += len(hits) - results.scored_length()
             if len(hits) < need and len(parsed.groups) > 1:
                 # Too few threads have every word: follow them with threads that have some (best effort).
-                loose = self._text_query(parsed, searcher, relaxed=True)
+                loose = self._relaxed_query(parsed, searcher)
                 if loose is not None:
                     lq = loose if excluded is None else wq.AndNot(loose, excluded)
                     extra = searcher.search(lq, filter=filters, mask=mask, limit=fetch + len(hits))
@@ -233,10 +274,13 @@ class WhooshIndex:
         excerpt = h.get("excerpt") or ""
         snippet = ""
         if excerpt:
-            try:
-                snippet = h.highlights("body", text=excerpt, top=2)
-            except Exception:  # a highlighter edge case must never cost the reader their results
-                snippet = ""
+            for field in ("text", "body"):  # plain words are matched in "text", phrases in "body"
+                try:
+                    snippet = h.highlights(field, text=excerpt, top=2)
+                except Exception:  # a highlighter edge case must never cost the reader their results
+                    snippet = ""
+                if snippet:
+                    break
         if not snippet:
             text = excerpt[:SNIPPET_CHARS]
             snippet = escape(text + ("…" if len(excerpt) > SNIPPET_CHARS else ""))
@@ -267,6 +311,9 @@ class WhooshIndex:
             fields = ("answers",)
         else:
             fields = TEXT_FIELDS
+            if not (term.phrase and len(tokens) > 1):
+                parts = [wq.Term("text", tok) for tok in tokens]
+                return parts[0] if len(parts) == 1 else wq.And(parts)
         if term.phrase and len(tokens) > 1:
             positional = [f for f in fields if f in PHRASE_FIELDS]
             if positional:
@@ -283,9 +330,53 @@ class WhooshIndex:
                 groups.append(alts[0] if len(alts) == 1 else AnyOf(alts))
         if not groups:
             return None
-        if len(groups) == 1:
-            return groups[0]
-        return AnyOf(groups) if relaxed else wq.And(groups)
+        main = groups[0] if len(groups) == 1 else (AnyOf(groups) if relaxed else wq.And(groups))
+        return self._with_title_weight(main, parsed)
+
+    def _title_tier(self, parsed: SearchQuery):
+        """Every plain word in the title (scored with the whole thread's text), or None when the
+        query uses phrases, fields or is: scopes (those go straight to the full query)."""
+        if parsed.scope or not parsed.groups:
+            return None
+        groups, tokens = [], []
+        for group in parsed.groups:
+            alts = []
+            for t in group:
+                if t.phrase or t.field:
+                    return None
+                toks = self._tokens(t.text)
+                if toks:
+                    tokens += toks
+                    alts.append(wq.Term("title", toks[0]) if len(toks) == 1 else wq.And([wq.Term("title", x) for x in toks]))
+            if alts:
+                groups.append(alts[0] if len(alts) == 1 else AnyOf(alts))
+        if not groups:
+            return None
+        required = groups[0] if len(groups) == 1 else wq.And(groups)
+        tokens = list(dict.fromkeys(tokens))
+        text = wq.Term("text", tokens[0]) if len(tokens) == 1 else AnyOf([wq.Term("text", x) for x in tokens])
+        return wq.AndMaybe(required, text)
+
+    def _with_title_weight(self, main, parsed: SearchQuery, tokens: list[str] | None = None):
+        """Add the title's weight: an optional clause, evaluated only on threads `main` matched."""
+        if tokens is None:
+            tokens = [tok for g in parsed.groups for t in g if t.field != "body" for tok in self._tokens(t.text)]
+        tokens = list(dict.fromkeys(tokens))
+        if not tokens or parsed.scope == "answer":
+            return main
+        title = wq.Term("title", tokens[0]) if len(tokens) == 1 else AnyOf([wq.Term("title", t) for t in tokens])
+        return wq.AndMaybe(main, title)
+
+    def _relaxed_query(self, parsed: SearchQuery, searcher):
+        """Threads with some of the words: the rarest few, each in any text field."""
+        tokens = [tok for g in parsed.groups for t in g if not t.field for tok in self._tokens(t.text)]
+        keys = self._key_tokens(searcher.reader(), tokens, RELAXED_TERMS, ("text",), RELAXED_MAX_SHARE)
+        if len(keys) < 1:
+            return None
+        if parsed.scope:
+            fields = {"question": ("title", "body"), "answer": ("answers",)}[parsed.scope]
+            return AnyOf([AnyOf([wq.Term(f, t) for f in fields]) for t in keys])
+        return self._with_title_weight(AnyOf([wq.Term("text", t) for t in keys]), parsed, keys)
 
     def _excluded(self, parsed: SearchQuery):
         parts = [q for q in (self._term(t, parsed.scope) for t in parsed.excluded) if q is not None]
@@ -332,21 +423,34 @@ class WhooshIndex:
 
     # ----- similar questions -----
 
+    @staticmethod
+    def _key_tokens(reader, tokens: list[str], keep: int, fields: tuple[str, ...] = ("title", "body"),
+                    max_share: float = 1.0) -> list[str]:
+        """The `keep` rarest tokens that occur in the index at all.
+
+        Rare words carry the meaning (and most of BM25's weight); common ones match a large share of
+        the threads and are what makes an OR query slow, while barely changing its order.
+        """
+        df = {t: sum(reader.doc_frequency(f, t) for f in fields) for t in dict.fromkeys(tokens)}
+        present = sorted((t for t, n in df.items() if n), key=lambda t: df[t])
+        if max_share < 1.0:
+            limit = max_share * reader.doc_count_all() * len(fields)
+            present = [t for t in present if df[t] <= limit] or present[:1]
+        return present[:keep]
+
     def _similar(self, title: str, body: str, limit: int) -> list[Hit]:
         searcher = self.searcher()
         reader = searcher.reader()
-        title_tokens = list(dict.fromkeys(self._tokens(title or "")))[:16]
-        body_tokens = [t for t in dict.fromkeys(self._tokens((body or "")[:1000])) if t not in title_tokens]
-        # Keep the body's most telling words: the rarest ones in the index (a cheap "key terms").
-        body_tokens = sorted((t for t in body_tokens if reader.doc_frequency("body", t)),
-                             key=lambda t: reader.doc_frequency("body", t))[:8]
+        title_tokens = self._key_tokens(reader, self._tokens((title or "")[:300]), SIMILAR_TITLE_TERMS)
+        body_tokens = [t for t in self._key_tokens(reader, self._tokens((body or "")[:1000]), SIMILAR_BODY_TERMS * 2)
+                       if t not in title_tokens][:SIMILAR_BODY_TERMS]
         if not title_tokens and not body_tokens:
             return []
-        parts = [AnyOf([wq.Term("title", t), wq.Term("body", t), wq.Term("answers", t)]) for t in title_tokens]
+        parts = [AnyOf([wq.Term("title", t), wq.Term("body", t)]) for t in title_tokens]
         parts += [AnyOf([wq.Term("title", t, boost=0.4), wq.Term("body", t, boost=0.4)]) for t in body_tokens]
-        results = searcher.search(AnyOf(parts), limit=20)
+        results = searcher.search(AnyOf(parts), limit=SIMILAR_WINDOW)
         _decorate(results)
-        hits = rerank_window([(h, h.score) for h in results], _quality, 20)[:limit]
+        hits = rerank_window([(h, h.score) for h in results], _quality, SIMILAR_WINDOW)[:limit]
         chosen = [self._hit(h, rel) for h, rel in hits]
         chosen.sort(key=lambda h: h.state != "solved")  # stable: solved first, relevance order kept within
         return chosen
@@ -386,6 +490,7 @@ class WhooshIndex:
                 raise
             writer.commit(mergetype=writing.CLEAR)
         self._stale = True
+        self.needs_rebuild = False
         return count
 
     def clear(self) -> None:

@@ -80,8 +80,22 @@ class Indexer:
             total += n
 
     async def run(self, poll: float = POLL_SECONDS) -> None:
-        """The background loop: replays whatever a previous process left, then keeps up."""
+        """The background loop: replays whatever a previous process left, then keeps up.
+
+        A missing or outdated Whoosh index (first start, or a new schema) is rebuilt first.
+        """
         failures = 0
+        if getattr(getattr(self.backend, "index", None), "needs_rebuild", False):
+            try:
+                if await documents.count_questions():
+                    log.warning("search index missing or outdated: rebuilding it from the database")
+                    await self.reindex()
+                else:
+                    self.backend.index.needs_rebuild = False
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("search index rebuild failed; run `python run.py reindex`")
         while True:
             try:
                 handled = await self.drain_once()

@@ -246,9 +246,16 @@ class PostgresBackend:
         values: list = []
         parts = [f"plainto_tsquery({CONFIG}, ?)" for _ in words + body_words]
         values += words + body_words
-        sql = (f"SELECT question_id, quality, ts_rank({WEIGHTS}, tsv, query) AS rank FROM search_document,"
-               f" (SELECT {' || '.join(parts)} AS query) AS q WHERE tsv @@ query ORDER BY rank DESC LIMIT 20")
-        rows = await db.fetch(sql, values)
+        # Titles first: short vectors, so even common words cost little; the whole text only when
+        # titles give too few candidates.
+        rows: list[dict] = []
+        for vector in ("title_tsv", "tsv"):
+            weights = f"{WEIGHTS}, " if vector == "tsv" else ""
+            sql = (f"SELECT question_id, quality, ts_rank({weights}{vector}, query) AS rank FROM search_document,"
+                   f" (SELECT {' || '.join(parts)} AS query) AS q WHERE {vector} @@ query ORDER BY rank DESC LIMIT 20")
+            rows = await db.fetch(sql, values)
+            if len(rows) >= limit:
+                break
         ranked = rerank_window([(r, float(r["rank"])) for r in rows], lambda r: float(r["quality"]), 20)[:limit]
         hits = await self._hits([r for r, _ in ranked], None, words)
         hits.sort(key=lambda h: h.state != "solved")

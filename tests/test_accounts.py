@@ -18,6 +18,7 @@ from aiosmtpd.controller import Controller
 
 from community import accounts
 from community.config import ROOT
+from community.errors import NotAllowed
 from community.models import ApiToken, LoginFailure, User
 from tests.conftest import login, token_for
 
@@ -57,8 +58,10 @@ async def test_sign_up_log_out_and_log_in_through_the_pages(client):
     r = await client.post("/login", data={"username": "nia", "password": "wrong password", "csrf_token": token, "next": "/"})
     assert r.status_code == 422
     assert "do not match" in r.text and 'value="nia"' in r.text  # the form keeps the username
-    r = await client.post("/login", data={"username": "NIA", "password": "correct horse", "csrf_token": token, "next": "//evil.example"})
-    assert r.status_code == 303 and r.headers["location"] == "/"  # no open redirect
+    for elsewhere in ("//evil.example", "/\\evil.example", "https://evil.example", "/\t/evil.example"):
+        r = await client.post("/login", data={"username": "NIA", "password": "correct horse", "csrf_token": token, "next": elsewhere})
+        assert r.status_code == 303 and r.headers["location"] == "/", elsewhere  # no open redirect
+        token = await _csrf(client, "/login")
     assert (await client.get("/inbox")).status_code == 200
 
 
@@ -266,7 +269,7 @@ async def test_create_user_and_reset_link_from_the_shell(database, tmp_path, fak
     fake_clock.set(datetime.now(timezone.utc))  # the command stamped the link with the real clock
     assert (await accounts.user_for_reset(token, "test-secret")).username == "agent-staff"
     await accounts.reset_password(token, "test-secret", "chosen by the agent")
-    with pytest.raises(accounts.NotAllowed):
+    with pytest.raises(NotAllowed):
         await accounts.user_for_reset(token, "test-secret")
 
     done = _run_py(database, tmp_path, "reset-link", "nobody")

@@ -7,10 +7,14 @@ connection; on SQLite the same calls serialise and the same results must hold.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
-from community import acceptance, clock, reputation, settings, voting
+import pytest
+
+from community import acceptance, clock, db, reputation, settings, voting
 from community.models import Post, ReputationEvent, User, Vote
 from community.questions import refresh_state
+from tests.conftest import PG_URL
 
 
 async def _member(name: str) -> User:
@@ -35,13 +39,35 @@ async def _assert_ledger_consistent(*members: User) -> None:
         assert row.reputation == max(1, 1 + total), m.username
 
 
-async def test_twenty_simultaneous_upvotes_reach_the_cap_exactly_and_a_21st_adds_nothing(database):
+@pytest.fixture
+def overlap(monkeypatch) -> dict[str, int]:
+    """Records how many service transactions were open at once (more than one only on PostgreSQL)."""
+    seen = {"open": 0, "most": 0}
+    real = db.transaction
+
+    @contextlib.asynccontextmanager
+    async def counted():
+        async with real() as conn:
+            seen["open"] += 1
+            seen["most"] = max(seen["most"], seen["open"])
+            try:
+                yield conn
+            finally:
+                seen["open"] -= 1
+
+    monkeypatch.setattr(db, "transaction", counted)
+    return seen
+
+
+async def test_twenty_simultaneous_upvotes_reach_the_cap_exactly_and_a_21st_adds_nothing(database, overlap):
     settings.override("priv.upvote", 1)  # voters start at 1: no earlier ledger rows to account for
     asker, author = await _member("asker"), await _member("author")
     q, (answer,) = await _question_with_answers(asker, [author])
     voters = [await _member(f"voter{i:02d}") for i in range(21)]
 
     scores = await asyncio.gather(*(voting.vote(v, answer.id, 1) for v in voters[:20]))
+    if PG_URL:
+        assert overlap["most"] > 1  # the transactions really ran side by side
     assert sorted(scores) == list(range(1, 21))  # each vote saw the one before it: no lost update
     assert (await Post.get(id=answer.id)).score == 20
     assert await Vote.filter(post_id=answer.id).count() == 20
@@ -113,3 +139,23 @@ async def test_accept_and_unaccept_racing_many_times_keep_the_ledger_consistent(
     assert (await User.get(id=asker.id)).reputation == (3 if accepted else 1)
     assert q.state == ("solved" if accepted else "answered")
     await _assert_ledger_consistent(asker, *helpers)
+
+
+async def test_votes_on_the_question_racing_its_accepts_do_not_deadlock(database):
+    """Accepting locks the question then its people; a vote on the question locks the people then
+    updates the question. Both must take their locks in one order, or PostgreSQL reports a deadlock."""
+    settings.override("priv.upvote", 1)
+    helpers = [await _member(f"helper{i}") for i in range(2)]
+    asker = await _member("asker")  # a higher id than the helpers: the order locks are taken in matters
+    voters = [await _member(f"voter{i:02d}") for i in range(8)]
+    q, answers = await _question_with_answers(asker, helpers)
+    calls = []
+    for i, v in enumerate(voters):
+        calls.append(voting.vote(v, q.id, 1))
+        calls.append(acceptance.accept(asker, q.id, answers[i % 2].id) if i % 3 else acceptance.unaccept(asker, q.id))
+        # The asker votes on the answers while switching which one is accepted.
+        calls.append(voting.vote(asker, answers[i % 2].id, (1, 0)[i // 2 % 2]))
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert (await Post.get(id=q.id)).score == 8
+    await _assert_ledger_consistent(asker, *helpers, *voters)

@@ -149,6 +149,6 @@ async def test_migrations_on_a_fresh_database_match_the_models_and_makemigration
         # the state the migrations on disk build.
         apps_config = db.tortoise_config(empty_database)["apps"]
         pending = await MigrationAutodetector(Tortoise.apps, apps_config).changes()
-        assert not pending, [f"{w.app_label}: {[type(op).__name__ for op in w.operations]}" for w in pending]
+        assert not pending, [f"{w.app_label} models differ from its migrations: {[(type(op).__name__, getattr(op, 'name', '')) for op in w.operations]}" for w in pending]
     finally:
         await Tortoise.close_connections()

@@ -170,3 +170,29 @@ async def test_cap_is_per_utc_day_and_acceptance_is_exempt(database, fake_clock)
     rows = await db.fetch("SELECT day, SUM(amount) AS s FROM reputation_event WHERE user_id = ? AND reason = 'upvoted' "
                           "GROUP BY day ORDER BY day", [author.id])
     assert [(str(r["day"]), int(r["s"])) for r in rows] == [("2026-03-01", 20), ("2026-03-02", 10)]
+
+
+async def test_recompute_reputation_command_rebuilds_cached_totals_from_the_ledger(database, fake_clock, tmp_path):
+    """`run.py recompute-reputation`, run from the shell, repairs totals that drifted from the ledger."""
+    import os
+    import subprocess
+    import sys
+
+    from community.config import ROOT
+
+    settings.override("priv.upvote", 1)
+    settings.override("priv.downvote", 1)
+    members, posts = await _community("cli")
+    await voting.vote(members[2], posts[2].id, 1)  # member 1's answer: +10
+    await voting.vote(members[3], posts[3].id, -1)  # member 2's answer: -2 (floored), member 3 pays 1 (floored)
+    await acceptance.accept(members[0], posts[0].id, posts[2].id)  # member 1 +15, member 0 +2
+    live = {m.id: (await User.get(id=m.id)).reputation for m in members}
+    assert [live[m.id] for m in members] == [3, 26, 1, 1, 1]
+    await db.execute('UPDATE "user" SET reputation = 999')
+
+    env = {**os.environ, "DATABASE_URL": database, "SECRET_KEY": "test-secret", "VAR_DIR": str(tmp_path / "var"), "DEMO_DATA": "0"}
+    done = subprocess.run([sys.executable, str(ROOT / "run.py"), "recompute-reputation"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Recomputed" in done.stdout
+    assert {m.id: (await User.get(id=m.id)).reputation for m in members} == live

@@ -52,3 +52,27 @@ def test_every_question_is_found_by_its_own_title(real_index):
     sample = sorted(by_id)[::40]
     missing = [qid for qid in sample if qid not in [h.question_id for h in ix.search(by_id[qid].title, 1, 10).items]]
     assert len(missing) <= len(sample) // 20, missing
+
+
+async def test_duplicate_titles_on_postgres_full_text(database):
+    """The same check on SEARCH_BACKEND=postgres (runs when the suite runs on PostgreSQL)."""
+    from search.postgres import PostgresBackend
+    from tests.conftest import PG_URL
+
+    if not PG_URL:
+        pytest.skip("PostgreSQL full-text search runs when the suite runs on PostgreSQL (TEST_DATABASE_URL)")
+    docs, links = read_all(require_datasets())
+    backend = PostgresBackend()
+    await backend.apply(docs, [])
+    by_id = {d.question_id: d for d in docs}
+    rates = {}
+    for kind in (3, 1):
+        pairs = [(link.post_id, link.related_id) for link in links
+                 if link.kind == kind and link.post_id in by_id and link.related_id in by_id and link.post_id != link.related_id]
+        found = 0
+        for duplicate, original in pairs:
+            page = await backend.search(by_id[duplicate].title, 1)
+            found += original in [h.question_id for h in page.items if h.question_id != duplicate][:5]
+        rates[kind] = found / len(pairs)
+    print(f"\npostgres: duplicates {rates[3]:.1%}, linked {rates[1]:.1%} in the top 5")
+    assert rates[3] >= 0.3

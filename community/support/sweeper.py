@@ -15,6 +15,7 @@ Two sweepers racing therefore make one ticket per question: the unique question 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -37,8 +38,6 @@ _EXEMPT = " AND p.escalation_exempt = ?" if "escalation_exempt" in Post._meta.fi
 @dataclass
 class Due:
     question_id: int
-    author_id: int | None
-    title: str
     deadline: datetime
 
 
@@ -70,7 +69,7 @@ async def find_due(pol: policy.Policy, now: datetime, result: SweepResult | None
     conditions, values = _open_conditions()
     started = time.perf_counter()
     rows = await db.fetch(
-        f"SELECT p.id, p.created_at, p.tag_names, p.author_id, p.title FROM post p "
+        f"SELECT p.id, p.created_at, p.tag_names FROM post p "
         f"WHERE {conditions} AND p.created_at <= ?",
         [*values, now - timedelta(seconds=pol.shortest)])
     result.db_seconds += time.perf_counter() - started
@@ -79,7 +78,7 @@ async def find_due(pol: policy.Policy, now: datetime, result: SweepResult | None
     for r in rows:
         deadline = pol.first_answer_deadline(_as_datetime(r["created_at"]), (r["tag_names"] or "").split())
         if now >= deadline:
-            due.append(Due(r["id"], r["author_id"], r["title"], deadline))
+            due.append(Due(r["id"], deadline))
     due.sort(key=lambda d: d.question_id)  # lock order: the same in every sweeper
     result.due += len(due)
     return due
@@ -102,44 +101,56 @@ async def escalate_due(due: list[Due], pol: policy.Policy, now: datetime, result
     return result.created
 
 
+def _rows_param(dialect: str, rows: list[tuple[int, datetime]]) -> tuple[str, list[Any]]:
+    """(question id, deadline) pairs as a table, bound as one or two parameters instead of two
+    per row: unnest() of arrays on PostgreSQL, json_each() of a JSON array on SQLite."""
+    if dialect == "postgres":
+        return ("unnest(?::int[], ?::timestamptz[]) AS v(qid, deadline)",
+                [[q for q, _ in rows], [d for _, d in rows]])
+
+    # str(datetime) is the text Tortoise stores on SQLite ("2026-01-05 09:00:00+00:00").
+    return ("(SELECT json_extract(value, '$[0]') AS qid, json_extract(value, '$[1]') AS deadline FROM json_each(?)) AS v",
+            [json.dumps([[q, str(d)] for q, d in rows])])
+
+
+def _ids_param(dialect: str, ids: list[int]) -> tuple[str, list[Any]]:
+    if dialect == "postgres":
+        return "= ANY(?::int[])", [ids]
+
+    return "IN (SELECT value FROM json_each(?))", [json.dumps(ids)]
+
+
 async def _escalate_batch(batch: list[Due], times: dict[str, datetime], now: datetime, conn: Any) -> list[int]:
-    by_id = {d.question_id: d for d in batch}
+    dialect = conn.capabilities.dialect
     conditions, values = _open_conditions()
-    marks = ", ".join("?" for _ in batch)
     # Re-read inside the transaction (and on PostgreSQL lock the rows, in id order): a question
-    # answered, closed or escalated since find_due is dropped here.
-    lock = " ORDER BY p.id FOR UPDATE" if conn.capabilities.dialect == "postgres" else ""
-    still = await db.fetch(f"SELECT p.id FROM post p WHERE p.id IN ({marks}) AND {conditions}{lock}",
-                           [*by_id, *values], conn)
-    keep = [by_id[r["id"]] for r in still]
-    if not keep:
-        return []
-    columns = ("question_id, state, source, reason, escalated_at, sla_breached_at, due_at, "
-               "claim_due_at, reply_due_at, updated_at")
-    row = "(?, 'open', 'sla', '', ?, ?, ?, ?, ?, ?)"
-    params: list[Any] = []
-    for d in keep:
-        params += [d.question_id, now, d.deadline, d.deadline, times["claim_due_at"], times["reply_due_at"], now]
+    # answered, closed or escalated since find_due is dropped by the join below.
+    in_batch, ids_value = _ids_param(dialect, [d.question_id for d in batch])
+    if dialect == "postgres":
+        await db.fetch(f"SELECT p.id FROM post p WHERE p.id {in_batch} ORDER BY p.id FOR UPDATE", ids_value, conn)
+    table, table_values = _rows_param(dialect, [(d.question_id, d.deadline) for d in batch])
     inserted = await db.fetch(
-        f"INSERT INTO support_ticket ({columns}) VALUES {', '.join(row for _ in keep)} "
-        "ON CONFLICT (question_id) DO NOTHING RETURNING id, question_id", params, conn)
+        "INSERT INTO support_ticket (question_id, state, source, reason, escalated_at, sla_breached_at, due_at, "
+        "claim_due_at, reply_due_at, updated_at) "
+        f"SELECT p.id, 'open', 'sla', '', ?, v.deadline, v.deadline, ?, ?, ? FROM {table} JOIN post p ON p.id = v.qid "
+        f"WHERE {conditions} ON CONFLICT (question_id) DO NOTHING RETURNING id",
+        [now, times["claim_due_at"], times["reply_due_at"], now, *table_values, *values], conn)
     if not inserted:
         return []
-    won = {r["question_id"]: r["id"] for r in inserted}
-    ids = sorted(won.values())
-    marks = ", ".join("?" for _ in ids)
+    ids = sorted(r["id"] for r in inserted)
+    made, made_value = _ids_param(dialect, ids)
     # History and the askers' notifications, set-based from the rows just inserted: a few
     # statements per batch rather than a round trip per ticket.
     await db.execute(
         "INSERT INTO support_ticket_event (ticket_id, actor_id, action, detail, at) "
-        f"SELECT t.id, NULL, 'escalated', 'No answer from the community within the SLA', ? FROM support_ticket t WHERE t.id IN ({marks})",
-        [now, *ids], conn)
+        f"SELECT t.id, NULL, 'escalated', 'No answer from the community within the SLA', ? FROM support_ticket t WHERE t.id {made}",
+        [now, *made_value], conn)
     await db.execute(
         "INSERT INTO notification (user_id, kind, text, url, created_at) "
         "SELECT p.author_id, 'escalated', substr('Your question was passed to our support team: ' || p.title, 1, 300), "
         f"'/questions/' || CAST(p.id AS TEXT), ? FROM support_ticket t JOIN post p ON p.id = t.question_id "
-        f"WHERE t.id IN ({marks}) AND p.author_id IS NOT NULL",
-        [now, *ids], conn)
+        f"WHERE t.id {made} AND p.author_id IS NOT NULL",
+        [now, *made_value], conn)
     if webhooks.enabled():
         tickets = await Ticket.filter(id__in=ids).using_db(conn).select_related("question", "assignee")
         await webhooks.WebhookDelivery.bulk_create(

@@ -1,0 +1,121 @@
+"""The Whoosh index on its own (a real index in tmp_path, no database): schema, searcher reuse,
+the generation-keyed cache, counting, paging, snippets and "did you mean"."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from whoosh.searching import Results
+
+from search.documents import ThreadDoc
+from search.index import WhooshIndex
+
+
+def thread(qid: int, title: str, body: str = "Some details about the problem here.", answers: str = "",
+           state: str = "unanswered", score: int = 0, tags: tuple[str, ...] = ("general",)) -> ThreadDoc:
+    return ThreadDoc(qid, title, body, answers, list(tags), f"member{qid}", qid, [], state, score,
+                     1 if answers else 0, datetime(2026, 1, 1 + qid % 27, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def ix(tmp_path):
+    index = WhooshIndex(tmp_path / "index")
+    yield index
+    index.close()
+
+
+def test_positions_only_where_phrases_need_them(ix):
+    schema = ix.ix.schema
+    assert schema["title"].format.supports("positions") and schema["body"].format.supports("positions")
+    assert not schema["answers"].format.supports("positions")
+    assert not schema["text"].format.supports("positions")
+
+
+def test_searcher_is_reused_and_refreshed_after_a_commit(ix):
+    ix.apply([thread(1, "Voicemail not working after update")], [])
+    assert [h.question_id for h in ix.search("voicemail").items] == [1]
+    searcher = ix.searcher()
+    ix.search("update")
+    assert ix.searcher() is searcher  # no reopening per request
+    ix.apply([thread(2, "Voicemail greeting keeps resetting")], [])
+    assert {h.question_id for h in ix.search("voicemail").items} == {1, 2}  # visible at once in this process
+    assert ix.searcher() is not searcher
+
+
+def test_results_are_cached_per_index_generation(ix):
+    ix.apply([thread(1, "Top up with a voucher code fails")], [])
+    first = ix.search("voucher")
+    assert ix.search("voucher") is first  # served from the cache
+    ix.apply([thread(2, "Voucher top up shows wrong amount")], [])
+    second = ix.search("voucher")
+    assert second is not first and second.total == 2
+
+
+def test_a_page_never_counts_every_hit(ix, monkeypatch):
+    ix.apply([thread(n, f"Signal drops in the evening number {n}") for n in range(1, 61)], [])
+
+    real_len = Results.__len__
+
+    def refuse_recount(self):
+        if self._total is None and not self.has_exact_length():  # Whoosh would re-run the query
+            raise AssertionError("len(results) re-ran the whole query")
+        return real_len(self)
+
+    monkeypatch.setattr(Results, "__len__", refuse_recount)
+    page1 = ix.search("signal evening", 1)
+    page2 = ix.search("signal evening", 2)
+    assert len(page1.items) == len(page2.items) == 10
+    assert not {h.question_id for h in page1.items} & {h.question_id for h in page2.items}
+    assert page1.total >= 60 and page1.has_next
+    last = ix.search("signal evening", 6)
+    assert len(last.items) == 10
+    assert not ix.search("signal evening", 7).items
+
+
+def test_solved_and_upvoted_threads_rise_among_equal_matches(ix):
+    ix.apply([thread(1, "Cannot send picture messages"), thread(2, "Cannot send picture messages", state="solved"),
+              thread(3, "Cannot send picture messages", score=25)], [])
+    order = [h.question_id for h in ix.search("picture messages").items]
+    assert order[2] == 1 and set(order[:2]) == {2, 3}
+
+
+def test_title_weighs_more_than_body(ix):
+    ix.apply([thread(1, "Question about my account", body="The keyboard app crashes when typing."),
+              thread(2, "Keyboard app crashes", body="It happens every day.")], [])
+    assert [h.question_id for h in ix.search("keyboard crashes").items] == [2, 1]
+
+
+def test_snippets_are_escaped_and_marked(ix):
+    ix.apply([thread(1, "Strange characters in texts", body="My texts show <script>alert(1)</script> and &amp; around the emoji.")], [])
+    snippet = str(ix.search("texts emoji").items[0].snippet)
+    assert "<script>" not in snippet and "&lt;script&gt;" in snippet
+    assert "<mark>emoji</mark>" in snippet
+
+
+def test_did_you_mean_uses_the_index_words(ix):
+    ix.apply([thread(1, "Roaming in Portugal"), thread(2, "Voicemail password reset")], [])
+    page = ix.search("voicemial")
+    assert page.total == 0 and page.suggestion == "voicemail"
+    assert ix.search("voicemail").suggestion is None
+
+
+def test_rebuild_replaces_everything_and_removed_threads_leave(ix):
+    ix.apply([thread(1, "Old thread about billing"), thread(2, "Another billing thread")], [])
+    ix.apply([], [2])
+    assert [h.question_id for h in ix.search("billing").items] == [1]
+    ix.rebuild([[thread(3, "Fresh billing question")]])
+    assert [h.question_id for h in ix.search("billing").items] == [3]
+
+
+def test_an_index_from_an_older_schema_is_replaced_and_flagged(tmp_path):
+    from whoosh import index
+    from whoosh.fields import ID, TEXT, Schema
+
+    path = tmp_path / "old"
+    path.mkdir()
+    index.create_in(str(path), Schema(id=ID(stored=True), title=TEXT())).close()
+    ix = WhooshIndex(path)
+    assert ix.needs_rebuild
+    assert ix.search("anything").total == 0
+    ix.close()
