@@ -80,9 +80,11 @@ async def _import(directory: str, url: str) -> dict:
     await settings.load()
     await ensure_generation_row()
     began = time.perf_counter()
-    report = await StackExchangeImport(directory).run()
+    try:
+        report = await StackExchangeImport(directory).run()
+    finally:
+        await db.close()
     seconds = time.perf_counter() - began
-    await db.close()
     return {"posts": report.posts_imported, "post_seconds": round(report.post_seconds, 2), "seconds": round(seconds, 2),
             "posts_per_second": round(report.posts_imported / report.post_seconds),
             "rows": {k: t.imported for k, t in report.sections.items()},

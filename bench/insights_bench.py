@@ -128,7 +128,9 @@ async def measure(database_url: str) -> None:
         page = await client.get("/login")
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
         await client.post("/login", data={"username": "bench_admin", "password": "password123", "csrf_token": csrf, "next": "/"})
-        token = (await client.post("/api/v1/tokens", json={"username": "bench_admin", "password": "password123"})).json()["token"]
+        r = await client.post("/api/v1/tokens", json={"username": "bench_admin", "password": "password123"})
+        assert r.status_code == 201, r.text
+        token = r.json()["token"]
         bearer = {"Authorization": f"Bearer {token}"}
         last = END.date() - timedelta(days=1)
         ranges = {"last 4 weeks": (last - timedelta(days=27), last), "whole 3 years": (last - timedelta(days=SPAN_DAYS - 1), last)}

@@ -40,11 +40,14 @@ REFRESH_SECONDS = 0.25  # how often a searcher looks for a newer index generatio
 CACHE_SIZE = 2000
 WINDOW = 20  # hits fetched per block (reranked by quality within the block)
 SIMILAR_WINDOW = 15
-TITLE_TIER_FROM = 1500  # estimated full-text matches above which title matches are looked up first
+TITLE_TIER_FROM = 500  # estimated full-text matches above which title matches are looked up first
 SIMILAR_TITLE_TERMS, SIMILAR_BODY_TERMS = 6, 4
+SIMILAR_BODY_MATCH = 3  # the rarest title words also looked up in question bodies
 RELAXED_TERMS = 4  # an OR fallback uses only this many of the query's rarest words,
 RELAXED_MAX_SHARE = 0.05  # and none found in more than 5% of threads (they would only add noise and time)
 SNIPPET_CHARS = 220
+SMALL_SEGMENT_DOCS = 5000  # segments below this size are folded together by the indexer's commits
+SMALL_SEGMENTS_BEFORE_MERGE = 8
 
 # Title words weigh most; the question body next; answers least (they often quote other problems).
 TITLE_BOOST, BODY_BOOST, ANSWERS_BOOST = 3.0, 1.0, 0.6
@@ -112,6 +115,24 @@ class MarkFormatter(highlight.HtmlFormatter):
 
     def format_token(self, text, token, replace=False):
         return "<mark>%s</mark>" % highlight.htmlescape(highlight.get_text(text, token, replace), quote=False)
+
+
+def merge_small_segments(writer, segments):
+    """Merge policy for the indexer's small commits: fold the small segments they leave into one,
+    never touching the big segment a rebuild wrote. (Whoosh's default, MERGE_SMALL, eventually
+    merges the big segment too, stalling a commit, and so new posts, for many seconds.)"""
+    from whoosh.reading import SegmentReader
+
+    # Tiers (log-structured): a merge rewrites at most a tier's worth of documents, so it is short.
+    for low, high in ((0, SMALL_SEGMENT_DOCS // 10), (SMALL_SEGMENT_DOCS // 10, SMALL_SEGMENT_DOCS)):
+        small = [seg for seg in segments if low <= seg.doc_count_all() < high]
+        if len(small) >= SMALL_SEGMENTS_BEFORE_MERGE:
+            for seg in small:
+                reader = SegmentReader(writer.storage, writer.schema, seg)
+                writer.add_reader(reader)
+                reader.close()
+            return [seg for seg in segments if seg not in small]
+    return segments
 
 
 def _quality(hit) -> float:
@@ -352,10 +373,8 @@ class WhooshIndex:
                 groups.append(alts[0] if len(alts) == 1 else AnyOf(alts))
         if not groups:
             return None
-        required = groups[0] if len(groups) == 1 else wq.And(groups)
-        tokens = list(dict.fromkeys(tokens))
-        text = wq.Term("text", tokens[0]) if len(tokens) == 1 else AnyOf([wq.Term("text", x) for x in tokens])
-        return wq.AndMaybe(required, text)
+        # Scored on the title alone: scoring the full text too would walk its long postings again.
+        return groups[0] if len(groups) == 1 else wq.And(groups)
 
     def _with_title_weight(self, main, parsed: SearchQuery, tokens: list[str] | None = None):
         """Add the title's weight: an optional clause, evaluated only on threads `main` matched."""
@@ -446,7 +465,13 @@ class WhooshIndex:
                        if t not in title_tokens][:SIMILAR_BODY_TERMS]
         if not title_tokens and not body_tokens:
             return []
-        parts = [AnyOf([wq.Term("title", t), wq.Term("body", t)]) for t in title_tokens]
+        # Titles first (short postings: fast even for common words, and a similar question usually
+        # says the same thing in its title); the question bodies too only when titles give too few.
+        # Every key word in titles; only the rarest few in question bodies too (their postings are
+        # short), which keeps a look-up fast while a similar question need not share the title.
+        in_body = set(title_tokens[:SIMILAR_BODY_MATCH])
+        parts = [AnyOf([wq.Term("title", t), wq.Term("body", t)]) if t in in_body else wq.Term("title", t)
+                 for t in title_tokens]
         parts += [AnyOf([wq.Term("title", t, boost=0.4), wq.Term("body", t, boost=0.4)]) for t in body_tokens]
         results = searcher.search(AnyOf(parts), limit=SIMILAR_WINDOW)
         _decorate(results)
@@ -469,7 +494,7 @@ class WhooshIndex:
             except BaseException:
                 writer.cancel()
                 raise
-            writer.commit()
+            writer.commit(mergetype=merge_small_segments)
         self._stale = True
 
     def rebuild(self, batches: Iterable[list[ThreadDoc]], on_batch: Callable[[int], None] | None = None,

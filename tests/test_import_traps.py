@@ -25,6 +25,8 @@ def make_dump(tmp_path: Path) -> Path:
         'Id="1" Reputation="21" CreationDate="2020-01-01T00:00:00.000" DisplayName="Ada"',
         'Id="2" Reputation="16" CreationDate="2020-01-01T00:00:00.000" DisplayName="ada"',  # same name, other case
         'Id="3" Reputation="1" CreationDate="2020-01-02T00:00:00.000" DisplayName="Bo" AboutMe="&lt;p&gt;Hi &lt;b&gt;there&lt;/b&gt;&lt;/p&gt;"',
+        'Id="4" Reputation="1" CreationDate="2020-01-02T00:00:00.000" DisplayName="Élise"',
+        'Id="5" Reputation="1" CreationDate="2020-01-02T00:00:00.000" DisplayName="Élise"',  # SQLite's LOWER keeps É
     ])
     write(site, "Posts.xml", "posts", [
         'Id="10" PostTypeId="1" AcceptedAnswerId="11" CreationDate="2020-02-01T10:00:00.000" Score="3" '
@@ -69,6 +71,7 @@ async def test_every_trap_of_the_format(database, fake_clock, tmp_path):
     assert users["se:tiny:1"]["username"] == "Ada"
     assert users["se:tiny:2"]["username"] == "ada-2"  # the name was taken in another letter case
     assert users["se:tiny:3"]["about"] == "Hi there"
+    assert (users["se:tiny:4"]["username"], users["se:tiny:5"]["username"]) == ("Élise", "Élise-5")
     assert (users["se:tiny:1"]["reputation"], users["se:tiny:2"]["reputation"], users["se:tiny:3"]["reputation"]) == (
         1 + 10 + 2 - 2, 1 + 10 + 15, 1)
 

@@ -119,3 +119,17 @@ def test_an_index_from_an_older_schema_is_replaced_and_flagged(tmp_path):
     assert ix.needs_rebuild
     assert ix.search("anything").total == 0
     ix.close()
+
+
+def test_small_commits_never_merge_the_big_segment(ix, monkeypatch):
+    import search.index
+
+    monkeypatch.setattr(search.index, "SMALL_SEGMENT_DOCS", 100)
+    ix.rebuild([[thread(n, f"Bulk thread number {n} about data plans") for n in range(1, 301)]])
+    big = [seg.segment_id() for seg in ix.ix._segments() if seg.doc_count_all() >= 300]
+    for n in range(301, 341):  # forty small commits, as the indexer makes them
+        ix.apply([thread(n, f"New thread {n} about data plans")], [])
+    segments = ix.ix._segments()
+    assert big and big[0] in [seg.segment_id() for seg in segments]  # never rewritten
+    assert len(segments) <= 1 + 8  # the small ones were folded together
+    assert ix.search("data plans").total >= 340

@@ -78,3 +78,14 @@ async def test_sweep_reads_only_through_an_index(database):
                               [*values, "2026-01-01"])
         detail = " ".join(r["detail"] for r in plan)
         assert "USING INDEX" in detail and "SCAN p " not in detail + " ", detail
+
+
+async def test_the_candidate_read_pages_through_everything(database, users, fake_clock, monkeypatch):
+    monkeypatch.setattr(sweeper, "READ_PAGE", 2)
+    monkeypatch.setattr(sweeper, "BATCH", {"postgres": 2, "sqlite": 2})
+    asker = await users("asker", 50)
+    qs = [await _ask(asker, n) for n in range(7)]
+    fake_clock.advance(minutes=61)
+    result = await sweeper.sweep()
+    assert result.candidates == 7 and len(result.created) == 7
+    assert sorted(t.question_id for t in await Ticket.all()) == sorted(q.id for q in qs)

@@ -30,7 +30,8 @@ from community.support.tickets import new_ticket_times, ticket_json
 
 log = logging.getLogger("community.support.sweeper")
 
-BATCH = 500
+BATCH = {"postgres": 500, "sqlite": 200}  # SQLite: every request waits while a batch holds its one connection
+READ_PAGE = 2000
 # The community room marks imported history as exempt (it was answered, or not, long ago).
 _EXEMPT = " AND p.escalation_exempt = ?" if "escalation_exempt" in Post._meta.fields_map else ""
 
@@ -67,12 +68,25 @@ async def find_due(pol: policy.Policy, now: datetime, result: SweepResult | None
     """Questions whose first-answer SLA has run out and that have no ticket yet."""
     result = result or SweepResult()
     conditions, values = _open_conditions()
-    started = time.perf_counter()
-    rows = await db.fetch(
-        f"SELECT p.id, p.created_at, p.tag_names FROM post p "
-        f"WHERE {conditions} AND p.created_at <= ?",
-        [*values, now - timedelta(seconds=pol.shortest)])
-    result.db_seconds += time.perf_counter() - started
+    cutoff = now - timedelta(seconds=pol.shortest)
+    rows: list[dict] = []
+    after: tuple[Any, int] | None = None
+    while True:
+        # Pages in index order, so that on SQLite (one connection for the whole process) a
+        # request waits for one short page at most, never for the whole read.
+        page_sql, page_values = "", []
+        if after is not None:
+            page_sql, page_values = " AND (p.created_at > ? OR (p.created_at = ? AND p.id > ?))", [after[0], after[0], after[1]]
+        started = time.perf_counter()
+        page = await db.fetch(
+            f"SELECT p.id, p.created_at, p.tag_names FROM post p WHERE {conditions} AND p.created_at <= ?{page_sql} "
+            f"ORDER BY p.created_at, p.id LIMIT {READ_PAGE}", [*values, cutoff, *page_values])
+        result.db_seconds += time.perf_counter() - started
+        rows += page
+        if len(page) < READ_PAGE:
+            break
+        after = (page[-1]["created_at"], page[-1]["id"])
+        await asyncio.sleep(0)
     result.candidates += len(rows)
     due: list[Due] = []
     for r in rows:
@@ -88,8 +102,9 @@ async def escalate_due(due: list[Due], pol: policy.Policy, now: datetime, result
     """Turn due questions into tickets, batch by batch; returns the ids of the tickets made here."""
     result = result or SweepResult()
     times = new_ticket_times(pol, now)
-    for start in range(0, len(due), BATCH):
-        batch = due[start:start + BATCH]
+    size = BATCH.get(db.dialect(), 200)
+    for start in range(0, len(due), size):
+        batch = due[start:start + size]
         begun = time.perf_counter()
         async with db.transaction() as conn:
             made = await _escalate_batch(batch, times, now, conn)
@@ -125,6 +140,8 @@ async def _escalate_batch(batch: list[Due], times: dict[str, datetime], now: dat
     conditions, values = _open_conditions()
     # Re-read inside the transaction (and on PostgreSQL lock the rows, in id order): a question
     # answered, closed or escalated since find_due is dropped by the join below.
+    # CROSS JOIN: SQLite then walks the batch and looks each question up by id, instead of
+    # walking every unanswered question for each batch.
     in_batch, ids_value = _ids_param(dialect, [d.question_id for d in batch])
     if dialect == "postgres":
         await db.fetch(f"SELECT p.id FROM post p WHERE p.id {in_batch} ORDER BY p.id FOR UPDATE", ids_value, conn)
@@ -132,8 +149,8 @@ async def _escalate_batch(batch: list[Due], times: dict[str, datetime], now: dat
     inserted = await db.fetch(
         "INSERT INTO support_ticket (question_id, state, source, reason, escalated_at, sla_breached_at, due_at, "
         "claim_due_at, reply_due_at, updated_at) "
-        f"SELECT p.id, 'open', 'sla', '', ?, v.deadline, v.deadline, ?, ?, ? FROM {table} JOIN post p ON p.id = v.qid "
-        f"WHERE {conditions} ON CONFLICT (question_id) DO NOTHING RETURNING id",
+        f"SELECT p.id, 'open', 'sla', '', ?, v.deadline, v.deadline, ?, ?, ? FROM {table} CROSS JOIN post p "
+        f"WHERE p.id = v.qid AND {conditions} ON CONFLICT (question_id) DO NOTHING RETURNING id",
         [now, times["claim_due_at"], times["reply_due_at"], now, *table_values, *values], conn)
     if not inserted:
         return []

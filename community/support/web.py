@@ -213,7 +213,6 @@ async def api_action(request: Request) -> Response:
     user = await _staff(request)
     body = await read_json(request)
     tid, action = request.path_params["ticket_id"], request.path_params["action"]
-    status = 200
     if action == "claim":
         await tickets.claim(user, tid)
     elif action == "release":
@@ -232,7 +231,7 @@ async def api_action(request: Request) -> Response:
         await tickets.resolve(user, tid, body.get("resolution"))
     else:
         raise NotFound("A ticket can be claimed, released, reassigned, replied to, noted or resolved.")
-    return JSONResponse(await tickets.ticket_detail(user, tid), status_code=status)
+    return JSONResponse(await tickets.ticket_detail(user, tid))
 
 
 routes = [
