@@ -119,7 +119,12 @@ async def measure(database_url: str) -> None:
     from community.app import create_app
     from community.config import Config
 
+    from community import db
+
     clock.use(clock.FakeClock(END))
+    await db.execute("DELETE FROM api_token WHERE user_id IN (SELECT id FROM \"user\" WHERE username = 'bench_admin')")
+    await db.execute("DELETE FROM login_failure")
+    await db.execute("DELETE FROM \"user\" WHERE username = 'bench_admin'")
     await accounts.sign_up("bench_admin", "bench@example.com", "password123", "admin")
     app = create_app(Config(var_dir=Path("/tmp/insights-bench-var"), database_url=database_url, secret_key="bench",
                             demo_data=False, page_cache=False, run_indexer=False, run_sweeper=False),
@@ -193,7 +198,6 @@ async def main() -> None:
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}", flush=True)
     if fresh:
         await generate(args.questions)
-        await db.execute("DELETE FROM \"user\" WHERE username = 'bench_admin'")
     await measure(url)
     await db.close()
 

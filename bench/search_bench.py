@@ -370,11 +370,10 @@ async def design_postgres(url: str, workdir: Path, queries: list[str], similar: 
     async for ids in documents.all_question_ids(1000):
         docs += (await documents.load(ids))[0]
     await db.close()
-    from tests.conftest import _pg_reset_schema  # noqa: F401  (the test cluster is disposable)
     import asyncpg
 
     c = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
-    await c.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    await c.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")  # a throwaway test cluster
     await c.close()
     await db.migrate(url)
     await db.init(url)

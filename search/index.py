@@ -42,7 +42,8 @@ WINDOW = 20  # hits fetched per block (reranked by quality within the block)
 SIMILAR_WINDOW = 15
 TITLE_TIER_FROM = 500  # estimated full-text matches above which title matches are looked up first
 SIMILAR_TITLE_TERMS, SIMILAR_BODY_TERMS = 6, 4
-SIMILAR_BODY_MATCH = 3  # the rarest title words also looked up in question bodies
+SIMILAR_BODY_MATCH = 3  # the rarest title words also looked up in question bodies,
+SIMILAR_BODY_MAX_SHARE = 0.02  # when they occur in at most 2% of them (short postings)
 RELAXED_TERMS = 4  # an OR fallback uses only this many of the query's rarest words,
 RELAXED_MAX_SHARE = 0.05  # and none found in more than 5% of threads (they would only add noise and time)
 SNIPPET_CHARS = 220
@@ -469,10 +470,12 @@ class WhooshIndex:
         # says the same thing in its title); the question bodies too only when titles give too few.
         # Every key word in titles; only the rarest few in question bodies too (their postings are
         # short), which keeps a look-up fast while a similar question need not share the title.
-        in_body = set(title_tokens[:SIMILAR_BODY_MATCH])
+        cap = SIMILAR_BODY_MAX_SHARE * reader.doc_count_all()
+        in_body = {t for t in title_tokens[:SIMILAR_BODY_MATCH] if reader.doc_frequency("body", t) <= cap}
         parts = [AnyOf([wq.Term("title", t), wq.Term("body", t)]) if t in in_body else wq.Term("title", t)
                  for t in title_tokens]
-        parts += [AnyOf([wq.Term("title", t, boost=0.4), wq.Term("body", t, boost=0.4)]) for t in body_tokens]
+        parts += [AnyOf([wq.Term("title", t, boost=0.4), wq.Term("body", t, boost=0.4)])
+                  if reader.doc_frequency("body", t) <= cap else wq.Term("title", t, boost=0.4) for t in body_tokens]
         results = searcher.search(AnyOf(parts), limit=SIMILAR_WINDOW)
         _decorate(results)
         hits = rerank_window([(h, h.score) for h in results], _quality, SIMILAR_WINDOW)[:limit]

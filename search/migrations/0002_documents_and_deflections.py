@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
         ops.CreateModel(
             name='SearchDocument',
             fields=[
-                ('question_id', fields.IntField(primary_key=True, unique=True, db_index=True)),
+                ('question_id', fields.IntField(primary_key=True, unique=True, db_index=True, generated=False)),
                 ('title', fields.CharField(max_length=300)),
                 ('excerpt', fields.TextField(unique=False)),
                 ('tags', fields.CharField(default='', max_length=200)),
