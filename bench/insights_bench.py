@@ -32,7 +32,7 @@ SPAN_DAYS = 3 * 365
 def _series(n: int, postgres: bool) -> str:
     """A derived table `s(i)` holding 1..n."""
     if postgres:
-        return f"generate_series(1, {n}) AS s(i)"
+        return f"generate_series(CAST(1 AS BIGINT), {n}) AS s(i)"
     return f"(WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < {n}) SELECT i FROM c) AS s"
 
 
@@ -130,12 +130,12 @@ async def measure(database_url: str) -> None:
                             demo_data=False, page_cache=False, run_indexer=False, run_sweeper=False),
                      manage_db=False, background=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
-        page = await client.get("/login")
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-        await client.post("/login", data={"username": "bench_admin", "password": "password123", "csrf_token": csrf, "next": "/"})
         r = await client.post("/api/v1/tokens", json={"username": "bench_admin", "password": "password123"})
         assert r.status_code == 201, r.text
         token = r.json()["token"]
+        page = await client.get("/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        await client.post("/login", data={"username": "bench_admin", "password": "password123", "csrf_token": csrf, "next": "/"})
         bearer = {"Authorization": f"Bearer {token}"}
         last = END.date() - timedelta(days=1)
         ranges = {"last 4 weeks": (last - timedelta(days=27), last), "whole 3 years": (last - timedelta(days=SPAN_DAYS - 1), last)}

@@ -34,6 +34,20 @@ def _author_filter(row: Any) -> User | None:
 
 
 templates.env.filters["author"] = _author_filter
+
+
+def _minutes_filter(value: Any) -> str:
+    """A span of minutes as a person says it: "45 min", "3 h 20 min", "12 days"."""
+    minutes = int(value or 0)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        hours, rest = divmod(minutes, 60)
+        return f"{hours} h {rest} min" if rest else f"{hours} h"
+    return f"{minutes // 1440} days"
+
+
+templates.env.filters["minutes"] = _minutes_filter
 # Templates are read once per process (restart the server after editing one): checking every
 # template file's modification time on each render cost a tenth of the thread page's time.
 templates.env.auto_reload = False

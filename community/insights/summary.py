@@ -194,16 +194,30 @@ async def _self_service(s: Summary) -> None:
 
 
 async def _contributors(s: Summary) -> None:
+    # The ledger's UTC `day` (not created_at) so the (user_id, day) index serves the range.
     rows = await db.fetch(
-        'SELECT u.id, u.username, SUM(e.amount) AS gained FROM reputation_event e JOIN "user" u ON u.id = e.user_id '
-        "WHERE e.created_at >= ? AND e.created_at < ? GROUP BY u.id, u.username HAVING SUM(e.amount) > 0 "
-        "ORDER BY gained DESC, u.username LIMIT ?",
-        [s.period.start, s.period.end, TOP])
-    s.top_by_reputation = [{"user_id": int(r["id"]), "username": r["username"], "reputation": int(r["gained"])} for r in rows]
+        "SELECT e.user_id, SUM(e.amount) AS gained FROM reputation_event e WHERE e.day >= ? AND e.day <= ? "
+        "GROUP BY e.user_id HAVING SUM(e.amount) > 0 ORDER BY gained DESC, e.user_id LIMIT ?",
+        [s.period.first, s.period.last, TOP])
+    names = await _usernames([int(r["user_id"]) for r in rows])
+    s.top_by_reputation = sorted(
+        ({"user_id": int(r["user_id"]), "username": names.get(int(r["user_id"]), ""), "reputation": int(r["gained"])}
+         for r in rows), key=lambda c: (-c["reputation"], c["username"]))
+    # Accepted answers posted in the range: the answers' (kind, created_at) index, then their questions.
     rows = await db.fetch(
-        'SELECT u.id, u.username, COUNT(*) AS accepted FROM post q JOIN post a ON a.id = q.accepted_answer_id '
-        'JOIN "user" u ON u.id = a.author_id '
-        "WHERE a.created_at >= ? AND a.created_at < ? AND q.deleted_at IS NULL AND q.hidden = ? "
-        "GROUP BY u.id, u.username ORDER BY accepted DESC, u.username LIMIT ?",
+        "SELECT a.author_id, COUNT(*) AS accepted FROM post a JOIN post q ON q.id = a.question_id "
+        "AND q.accepted_answer_id = a.id WHERE a.kind = 'answer' AND a.created_at >= ? AND a.created_at < ? "
+        "AND a.author_id IS NOT NULL AND q.deleted_at IS NULL AND q.hidden = ? "
+        "GROUP BY a.author_id ORDER BY accepted DESC, a.author_id LIMIT ?",
         [s.period.start, s.period.end, False, TOP])
-    s.top_by_accepted = [{"user_id": int(r["id"]), "username": r["username"], "accepted": int(r["accepted"])} for r in rows]
+    names = await _usernames([int(r["author_id"]) for r in rows])
+    s.top_by_accepted = sorted(
+        ({"user_id": int(r["author_id"]), "username": names.get(int(r["author_id"]), ""), "accepted": int(r["accepted"])}
+         for r in rows), key=lambda c: (-c["accepted"], c["username"]))
+
+
+async def _usernames(ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await db.fetch(f'SELECT id, username FROM "user" WHERE id IN ({", ".join("?" * len(ids))})', ids)
+    return {int(r["id"]): r["username"] for r in rows}
