@@ -137,3 +137,12 @@ async def assert_fits_width(page) -> None:
     """Nothing on the page is wider than the viewport (no sideways scrolling on a phone)."""
     overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, f"page is {overflow}px wider than the {page.viewport_size['width']}px viewport"
+
+
+async def log_in(page, url: str, name: str, password: str = "password123") -> None:
+    """Log in through the real form and wait for the home page."""
+    await page.goto(url + "/login")
+    await page.get_by_label("Username").fill(name)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Log in").click()
+    await page.wait_for_url(url + "/")

@@ -11,19 +11,11 @@ import pytest
 from community import questions
 from community.models import User
 from moderation import flags
-from tests.browser import assert_fits_width, new_page
+from tests.browser import assert_fits_width, new_page, log_in
 
 pytestmark = pytest.mark.browser
 
 SPAM_TITLE = "Cheap unlocked phones shipped worldwide zorblax"
-
-
-async def _log_in(page, url: str, name: str) -> None:
-    await page.goto(url + "/login")
-    await page.get_by_label("Username").fill(name)
-    await page.get_by_label("Password").fill("password123")
-    await page.get_by_role("button", name="Log in").click()
-    await page.wait_for_url(url + "/")
 
 
 async def _search_until(page, url: str, present: bool) -> None:
@@ -45,7 +37,7 @@ async def test_reviewer_marks_flagged_spam(live_server, browser, phone_page, use
     await flags.raise_flag(flagger, spam.id, "spam", "")
 
     reviewer = phone_page
-    await _log_in(reviewer, url, "reviewer")
+    await log_in(reviewer, url, "reviewer")
     await _search_until(reviewer, url, present=True)
     assert await reviewer.get_by_role("link", name=SPAM_TITLE).count() == 1
 
@@ -74,7 +66,7 @@ async def test_reviewer_marks_flagged_spam(live_server, browser, phone_page, use
 
     # The audit log shows the decision.
     mod = await new_page(browser, phone=True)
-    await _log_in(mod, url, "moderator")
+    await log_in(mod, url, "moderator")
     await mod.goto(url + "/moderation/log?action=spam")
     await assert_fits_width(mod)
     row = mod.locator("tr.audit-spam")

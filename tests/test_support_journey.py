@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from tests.browser import assert_fits_width, new_page
+from tests.browser import assert_fits_width, new_page, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -23,21 +23,13 @@ def live_server_env() -> dict[str, str]:
     return {"SLA_FIRST_ANSWER": "2s", "ESCALATION_SWEEP_SECONDS": "1s", "RUN_INDEXER": "0"}
 
 
-async def _log_in(page, url: str, name: str) -> None:
-    await page.goto(url + "/login")
-    await page.get_by_label("Username").fill(name)
-    await page.get_by_label("Password").fill("password123")
-    await page.get_by_role("button", name="Log in").click()
-    await page.wait_for_url(url + "/")
-
-
 async def test_escalated_question_is_claimed_answered_and_resolved(live_server, browser, phone_page, users):
     await users("customer", 20)
     await users("agent_ann", 1, "staff")
     url = live_server.url
 
     customer = phone_page
-    await _log_in(customer, url, "customer")
+    await log_in(customer, url, "customer")
     await customer.goto(url + "/questions/ask")
     await customer.get_by_label("Title").fill("Mobile data stopped after my bundle renewed")
     await customer.get_by_label("Details").fill("Since the renewal this morning the phone shows 4G but nothing loads.")
@@ -57,7 +49,7 @@ async def test_escalated_question_is_claimed_answered_and_resolved(live_server, 
     await assert_fits_width(customer)
 
     agent = await new_page(browser)
-    await _log_in(agent, url, "agent_ann")
+    await log_in(agent, url, "agent_ann")
     await agent.get_by_role("link", name="Support desk").click()
     await agent.get_by_role("link", name="Mobile data stopped after my bundle renewed").click()
     await agent.get_by_role("button", name="Claim").click()
