@@ -17,6 +17,32 @@ APPS: dict[str, dict[str, Any]] = {
 }
 
 
+def _sqlite_transactions_begin_immediate() -> None:
+    """Start SQLite transactions with BEGIN IMMEDIATE.
+
+    Tortoise begins with a deferred BEGIN: a transaction that reads, then writes after another
+    process (a second worker, the indexer, a test beside a live server) committed, fails at once
+    with "database is locked" instead of waiting. IMMEDIATE takes the write lock up front, so
+    writers queue under busy_timeout instead.
+    """
+    import sqlite3
+
+    from tortoise.backends.sqlite.client import SqliteTransactionWrapper
+    from tortoise.exceptions import TransactionManagementError
+
+    async def begin(self: SqliteTransactionWrapper) -> None:
+        try:
+            await self._connection.commit()
+            await self._connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise TransactionManagementError(exc) from exc
+
+    SqliteTransactionWrapper.begin = begin  # type: ignore[method-assign]
+
+
+_sqlite_transactions_begin_immediate()
+
+
 def normalise_url(url: str) -> str:
     if url.startswith("postgresql://"):
         return "postgres://" + url[len("postgresql://") :]
@@ -34,6 +60,7 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
                 "journal_mode": "WAL",
                 "journal_size_limit": 16384,
                 "foreign_keys": "ON",
+                "busy_timeout": 15000,
             },
         }
         if path != ":memory:":

@@ -16,6 +16,13 @@ pytestmark = pytest.mark.browser
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 
 
+@pytest.fixture
+def live_server_env() -> dict[str, str]:
+    # The test writes its history while the server runs: keep the server's background writers
+    # (search indexer, escalation sweeper) off so SQLite's single writer is the test.
+    return {"RUN_INDEXER": "0", "RUN_SWEEPER": "0"}
+
+
 async def _history(users, fake_clock) -> None:
     """Ten days: day i has i + 1 questions, the first of each answered within twenty minutes."""
     fake_clock.set(START - timedelta(days=3))
