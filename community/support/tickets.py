@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -106,6 +108,27 @@ async def escalation_for(question_ids: list[int]) -> dict[int, Ticket]:
         return {}
     rows = await Ticket.filter(question_id__in=question_ids).select_related("assignee")
     return {t.question_id: t for t in rows}
+
+
+@dataclass(frozen=True)
+class TicketBrief:
+    """What a thread page shows of a ticket: read with one plain query on every view."""
+
+    id: int
+    state: str
+    assignee: SimpleNamespace | None
+
+
+async def thread_ticket(question_id: int) -> TicketBrief | None:
+    rows = await db.fetch(
+        'SELECT t.id, t.state, u.username FROM support_ticket t LEFT JOIN "user" u ON u.id = t.assignee_id '
+        "WHERE t.question_id = ?",
+        [question_id],
+    )
+    if not rows:
+        return None
+    r = rows[0]
+    return TicketBrief(r["id"], r["state"], SimpleNamespace(username=r["username"]) if r["username"] else None)
 
 
 def escalation_json(t: Ticket | None) -> dict | None:
