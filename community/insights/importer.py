@@ -28,7 +28,6 @@ from community.errors import Invalid
 from community.models import Comment, Post, ReputationEvent, Tag, User
 from community.rendering import markdown, plain_text, sanitise
 from search import outbox
-from search.models import IndexOutbox
 
 BATCH_SIZE = 500
 # Stack Exchange paid +5 for a question upvote until this day, +10 from then on.
@@ -393,7 +392,7 @@ class StackExchangeImport:
                         chunk = links[i:i + 400]
                         await db.execute("INSERT INTO post_tag (post_id, tag_id) VALUES " + ", ".join(["(?, ?)"] * len(chunk)),
                                          [v for pair in chunk for v in pair], conn)
-                    await _enqueue([int(ids[p.external_id]["id"]) for p in posts], conn)
+                    await outbox.enqueue_many([int(ids[p.external_id]["id"]) for p in posts], conn)
                 tally.imported += len(posts)
                 await self._batch_done("questions", n)
 
@@ -431,7 +430,7 @@ class StackExchangeImport:
                     await Post.bulk_create(posts, using_db=conn)
                     touched = sorted({p.question_id for p in posts})
                     await self._refresh_questions(touched, conn)
-                    await _enqueue(touched, conn)
+                    await outbox.enqueue_many(touched, conn)
                 tally.imported += len(posts)
                 await self._batch_done("answers", n)
 
@@ -478,7 +477,7 @@ class StackExchangeImport:
                     await db.execute("UPDATE post SET accepted_answer_id = ? WHERE id = ?", [aid, qid], conn)
                 if changed:
                     await self._refresh_questions([q for q, _ in changed], conn)
-                    await _enqueue([q for q, _ in changed], conn)
+                    await outbox.enqueue_many([q for q, _ in changed], conn)
                 tally.imported += len(changed)
                 await self._batch_done("accepted", n)
 
@@ -513,7 +512,7 @@ class StackExchangeImport:
                     await db.execute("UPDATE post SET closed_reason = ?, duplicate_of_id = ?, closed_at = ? WHERE id = ?",
                                      ["duplicate", original_id, _as_datetime(closed_at), dup_id], conn)
                 if changed:
-                    await _enqueue([c[0] for c in changed], conn)
+                    await outbox.enqueue_many([c[0] for c in changed], conn)
                 tally.imported += len(changed)
                 await self._batch_done("duplicates", n)
 
@@ -673,17 +672,6 @@ class StackExchangeImport:
         tally = self.report.tally(filename.removesuffix(".xml").lower())
         for batch in self._rows(filename, filename):
             tally.skipped[why] += len(batch)
-
-
-async def _enqueue(question_ids: list[int], conn: Any) -> None:
-    """Queue questions for the search indexer, in the batch's transaction: what `search.outbox.enqueue`
-    writes, as one multi-row insert (one insert per question would cost a quarter of the import)."""
-    many = getattr(outbox, "enqueue_many", None)
-    if many is not None:
-        await many(question_ids, conn)
-        return
-    now = clock.now()
-    await IndexOutbox.bulk_create([IndexOutbox(question_id=qid, created_at=now) for qid in question_ids], using_db=conn)
 
 
 def _as_datetime(value: Any) -> datetime | None:
