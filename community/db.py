@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from tortoise import Tortoise, connections
+from tortoise.exceptions import ConfigurationError
 from tortoise.transactions import in_transaction
 
 # Each room is a Tortoise app with its own models and its own migrations package.
@@ -49,6 +50,9 @@ def normalise_url(url: str) -> str:
     return url
 
 
+BACKGROUND = "background"
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     url = normalise_url(database_url)
     if url.startswith("sqlite://"):
@@ -61,14 +65,23 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
                 "journal_size_limit": 16384,
                 "foreign_keys": "ON",
                 "busy_timeout": 15000,
+                # WAL with NORMAL: a commit survives the process being killed at any moment; only
+                # a power cut can lose the last commits. FULL would fsync on every commit.
+                "synchronous": "NORMAL",
             },
         }
+        connections_: dict[str, Any] = {"default": connection}
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            # Background work (the escalation sweeper) gets a connection of its own: Tortoise
+            # serialises everything on one SQLite connection per process, so a long sweep on the
+            # default one would make every request wait. In WAL mode the requests keep reading
+            # while it writes.
+            connections_[BACKGROUND] = {**connection, "credentials": dict(connection["credentials"])}
     else:
-        connection = url
+        connections_ = {"default": url}
     return {
-        "connections": {"default": connection},
+        "connections": connections_,
         "apps": {label: {**app, "default_connection": "default"} for label, app in APPS.items()},
         "use_tz": True,
         "timezone": "UTC",
@@ -107,6 +120,20 @@ async def close() -> None:
 def transaction():
     """One database transaction; every multi-row state change runs inside one."""
     return in_transaction("default")
+
+
+def background() -> Any:
+    """The connection for background work: its own on SQLite, the shared pool on PostgreSQL."""
+    try:
+        return connections.get(BACKGROUND)
+    except ConfigurationError:  # not configured: PostgreSQL (a pool already) or in-memory SQLite
+        return connections.get("default")
+
+
+def background_transaction():
+    """A transaction on the background connection."""
+    conn = background()
+    return in_transaction(conn.connection_name)
 
 
 def dialect() -> str:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+from tortoise import connections
+
 from community import acceptance, db, questions
 from community.models import Notification, Post
 from community.support import policy, sweeper
@@ -80,12 +83,28 @@ async def test_sweep_reads_only_through_an_index(database):
         assert "USING INDEX" in detail and "SCAN p " not in detail + " ", detail
 
 
-async def test_the_candidate_read_pages_through_everything(database, users, fake_clock, monkeypatch):
-    monkeypatch.setattr(sweeper, "READ_PAGE", 2)
-    monkeypatch.setattr(sweeper, "BATCH", {"postgres": 2, "sqlite": 2})
+async def test_the_sweep_writes_in_batches_and_misses_nothing(database, users, fake_clock, monkeypatch):
+    monkeypatch.setattr(sweeper, "BATCH", 2)
     asker = await users("asker", 50)
     qs = [await _ask(asker, n) for n in range(7)]
     fake_clock.advance(minutes=61)
     result = await sweeper.sweep()
     assert result.candidates == 7 and len(result.created) == 7
     assert sorted(t.question_id for t in await Ticket.all()) == sorted(q.id for q in qs)
+
+
+async def test_requests_keep_reading_while_a_sweep_holds_its_write_transaction(database, users, fake_clock):
+    """On SQLite the sweeper has a connection of its own: a request's read is not queued behind
+    the sweep's open write transaction (WAL readers never wait for the writer)."""
+    if not database.startswith("sqlite"):
+        pytest.skip("SQLite only: PostgreSQL gives each request its own pooled connection anyway")
+    asker = await users("asker", 50)
+    question = await _ask(asker, 1)
+    assert db.background() is not connections.get("default")
+    async with db.background_transaction() as conn:
+        await db.execute("UPDATE post SET view_count = view_count + 1 WHERE id = ?", [question.id], conn)
+        # The default connection still reads (the committed value) while the write is open.
+        rows = await asyncio.wait_for(db.fetch("SELECT view_count FROM post WHERE id = ?", [question.id]), 5)
+        assert rows[0]["view_count"] == 0
+    rows = await db.fetch("SELECT view_count FROM post WHERE id = ?", [question.id])
+    assert rows[0]["view_count"] == 1

@@ -30,8 +30,7 @@ from community.support.tickets import new_ticket_times, ticket_json
 
 log = logging.getLogger("community.support.sweeper")
 
-BATCH = {"postgres": 500, "sqlite": 200}  # SQLite: every request waits while a batch holds its one connection
-READ_PAGE = 2000
+BATCH = 2000  # tickets per transaction: a request that writes waits for one batch at most
 # The community room marks imported history as exempt (it was answered, or not, long ago).
 _EXEMPT = " AND p.escalation_exempt = ?" if "escalation_exempt" in Post._meta.fields_map else ""
 
@@ -69,30 +68,20 @@ async def find_due(pol: policy.Policy, now: datetime, result: SweepResult | None
     result = result or SweepResult()
     conditions, values = _open_conditions()
     cutoff = now - timedelta(seconds=pol.shortest)
-    rows: list[dict] = []
-    after: tuple[Any, int] | None = None
-    while True:
-        # Pages in index order, so that on SQLite (one connection for the whole process) a
-        # request waits for one short page at most, never for the whole read.
-        page_sql, page_values = "", []
-        if after is not None:
-            page_sql, page_values = " AND (p.created_at > ? OR (p.created_at = ? AND p.id > ?))", [after[0], after[0], after[1]]
-        started = time.perf_counter()
-        page = await db.fetch(
-            f"SELECT p.id, p.created_at, p.tag_names FROM post p WHERE {conditions} AND p.created_at <= ?{page_sql} "
-            f"ORDER BY p.created_at, p.id LIMIT {READ_PAGE}", [*values, cutoff, *page_values])
-        result.db_seconds += time.perf_counter() - started
-        rows += page
-        if len(page) < READ_PAGE:
-            break
-        after = (page[-1]["created_at"], page[-1]["id"])
-        await asyncio.sleep(0)
+    started = time.perf_counter()
+    # One read on the background connection: on SQLite requests keep their own connection (WAL
+    # readers are not blocked), on PostgreSQL it is one pooled connection among several.
+    rows = await db.fetch(f"SELECT p.id, p.created_at, p.tag_names FROM post p WHERE {conditions} AND p.created_at <= ?",
+                          [*values, cutoff], db.background())
+    result.db_seconds += time.perf_counter() - started
     result.candidates += len(rows)
     due: list[Due] = []
-    for r in rows:
+    for n, r in enumerate(rows):
         deadline = pol.first_answer_deadline(_as_datetime(r["created_at"]), (r["tag_names"] or "").split())
         if now >= deadline:
             due.append(Due(r["id"], deadline))
+        if n % 2000 == 1999:
+            await asyncio.sleep(0)  # a big backlog's deadlines: let requests in now and then
     due.sort(key=lambda d: d.question_id)  # lock order: the same in every sweeper
     result.due += len(due)
     return due
@@ -102,11 +91,11 @@ async def escalate_due(due: list[Due], pol: policy.Policy, now: datetime, result
     """Turn due questions into tickets, batch by batch; returns the ids of the tickets made here."""
     result = result or SweepResult()
     times = new_ticket_times(pol, now)
-    size = BATCH.get(db.dialect(), 200)
+    size = BATCH
     for start in range(0, len(due), size):
         batch = due[start:start + size]
         begun = time.perf_counter()
-        async with db.transaction() as conn:
+        async with db.background_transaction() as conn:
             made = await _escalate_batch(batch, times, now, conn)
         result.db_seconds += time.perf_counter() - begun
         result.created += made
