@@ -15,6 +15,7 @@ APPS: dict[str, dict[str, Any]] = {
     "search": {"models": ["search.models"], "migrations": "search.migrations"},
     "support": {"models": ["community.support.models"], "migrations": "community.support.migrations"},
     "moderation": {"models": ["moderation.models"], "migrations": "moderation.migrations"},
+    "insights": {"models": ["community.insights.models"], "migrations": "community.insights.migrations"},
 }
 
 

@@ -156,7 +156,8 @@ class ReputationEvent(Model):
 
     class Meta:
         table = "reputation_event"
-        indexes = (("user_id", "day"), ("user_id", "ref"))
+        # (day, user_id, amount): the insights' reputation gained in a range, read from the index alone.
+        indexes = (("user_id", "day"), ("user_id", "ref"), ("day", "user_id", "amount"))
 
 
 class Notification(Model):

@@ -28,6 +28,7 @@ from community.insights.summary import summary
 from community.insights.whatif import parse_business_hours, sla_whatif
 from community.errors import Invalid
 from tests.conftest import login, token_for
+from tests.test_insights_facts import _assert_rollups_match_facts
 
 MON = datetime(2026, 1, 5, tzinfo=timezone.utc)
 PERIOD = Period(MON.date(), (MON + timedelta(days=2)).date())
@@ -149,6 +150,8 @@ async def test_every_dashboard_figure(database, fake_clock, users):
     assert (await sla_whatif(PERIOD, 16 * 60, parse_business_hours("mon-fri 09:00-17:00"))).would_escalate == 1
     fake_clock.set(at(4, 10))  # Friday 10:00: Q8's two business days are not up yet
     assert (await sla_whatif(PERIOD, 16 * 60, parse_business_hours("mon-fri 09:00-17:00"))).would_escalate == 0
+    # The roll-ups behind these figures (tickets and staff answers included) agree with their sources.
+    await _assert_rollups_match_facts()
 
 
 async def test_an_empty_range_has_no_figures_rather_than_zeros(database):

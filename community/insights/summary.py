@@ -13,6 +13,8 @@ Definitions (the same clock the SLA uses):
 - deflections are "this solved my problem" clicks on the ask page's suggestions; the deflection
   rate is deflections / (deflections + questions asked).
 Questions deleted or hidden by moderators are left out.
+
+Every query reads the narrow `insights_question` facts (see `models.py`), never the wide `post` table.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from community import clock, db, settings
-from community.insights.periods import Period, day_text, day_value, epoch_ms, median_and_p90, ranks_sql
+from community.insights import rollup
+from community.insights.periods import Period, day_number
 
 settings.declare("insights.answered_within_hour_target", 95,
                  "Target share (%) of questions answered by the community within an hour", "insights")
@@ -32,15 +35,13 @@ HOUR_MS = 3_600_000
 TOP = 10
 
 
-def asked_in(period_alias: str = "q") -> str:
-    """The WHERE clause for questions asked in the period (two parameters: start, end)."""
-    a = period_alias
-    return (f"{a}.kind = 'question' AND {a}.created_at >= ? AND {a}.created_at < ? "
-            f"AND {a}.deleted_at IS NULL AND {a}.hidden = ?")
+def asked_in(alias: str = "f") -> str:
+    """The WHERE clause for facts of questions asked in the period (three parameters: see asked_params)."""
+    return f"{alias}.visible = ? AND {alias}.day >= ? AND {alias}.day <= ?"
 
 
 def asked_params(period: Period) -> list[Any]:
-    return [period.start, period.end, False]
+    return [True, day_number(period.first), day_number(period.last)]
 
 
 def _minutes(ms: float | None) -> float | None:
@@ -100,19 +101,15 @@ async def summary(period: Period) -> Summary:
 
 
 async def _questions(s: Summary) -> None:
-    """Per day: asked, answered, answered within the hour, solved; the totals add the days up."""
-    wait = f"({epoch_ms('q.first_answer_at')} - {epoch_ms('q.created_at')})"
-    rows = await db.fetch(
-        f"SELECT {day_text('q.created_at')} AS day, COUNT(*) AS asked, "
-        "COUNT(q.first_answer_at) AS answered, "
-        f"SUM(CASE WHEN q.first_answer_at IS NOT NULL AND {wait} < ? THEN 1 ELSE 0 END) AS within_hour, "
-        "COUNT(q.accepted_answer_id) AS solved "
-        f"FROM post q WHERE {asked_in()} GROUP BY {day_text('q.created_at')}",
-        [HOUR_MS, *asked_params(s.period)])
-    found = {day_value(r["day"]): r for r in rows}
+    """Per day: asked, answered, answered within the hour, solved (the day counts); the totals add
+    the days up."""
+    rows = await db.fetch(f"SELECT d.day AS day, d.asked AS asked, d.answered AS answered, d.within_hour AS within_hour, "
+                          f"d.solved AS solved FROM {rollup.DAYS} d WHERE d.day >= ? AND d.day <= ?",
+                          rollup.range_params(s.period))
+    found = {int(r["day"]): r for r in rows}
     for day in s.period.days():
-        r = found.get(day.isoformat())
-        asked, answered, within, solved = (int(r["asked"]), int(r["answered"]), int(r["within_hour"] or 0),
+        r = found.get(day_number(day))
+        asked, answered, within, solved = (int(r["asked"]), int(r["answered"]), int(r["within_hour"]),
                                            int(r["solved"])) if r else (0, 0, 0, 0)
         s.per_day.append({"day": day.isoformat(), "questions": asked, "answered": answered,
                           "answered_within_hour": within, "solved": solved,
@@ -126,57 +123,58 @@ async def _questions(s: Summary) -> None:
 
 
 async def _first_answer_times(s: Summary) -> None:
-    values = (f"SELECT {epoch_ms('q.first_answer_at')} - {epoch_ms('q.created_at')} AS w FROM post q "
-              f"WHERE {asked_in()} AND q.first_answer_at IS NOT NULL")
-    median, p90, _ = median_and_p90(await db.fetch(ranks_sql(values), asked_params(s.period)))
+    median, p90, _ = await rollup.median_and_p90("first", s.period)
     s.median_first_answer_minutes, s.p90_first_answer_minutes = _minutes(median), _minutes(p90)
 
 
 async def _solution_times(s: Summary) -> None:
-    values = (f"SELECT {epoch_ms('a.created_at')} - {epoch_ms('q.created_at')} AS w FROM post q "
-              f"JOIN post a ON a.id = q.accepted_answer_id WHERE {asked_in()}")
-    median, _, _ = median_and_p90(await db.fetch(ranks_sql(values), asked_params(s.period)))
+    median, _, _ = await rollup.median_and_p90("solution", s.period)
     s.median_solution_minutes = _minutes(median)
 
 
-def _ticket_table() -> str | None:
-    """The support room's ticket table, if that room is installed (it is optional here)."""
+def _support_installed() -> bool:
+    """Whether the support room (optional here) is installed: its tickets feed `insights_ticket`."""
     try:
-        from community.support.models import Ticket
+        import community.support.models  # noqa: F401
     except ImportError:
-        return None
-    return Ticket._meta.db_table
+        return False
+    return True
 
 
 async def _escalations(s: Summary) -> None:
-    table = _ticket_table()
-    if table is None:
+    if not _support_installed():
         return
     s.escalations_available = True
-    now = clock.now()
-    params = asked_params(s.period)
+    now_ms = int(clock.now().timestamp() * 1000)
+    in_range = "t.visible = ? AND t.day >= ? AND t.day <= ?"
+    params = [True, *rollup.range_params(s.period)]
     rows = await db.fetch(
-        "SELECT COUNT(*) AS n, "
-        "SUM(CASE WHEN acc.id IS NOT NULL AND acc.official = ? THEN 1 ELSE 0 END) AS by_staff, "
-        "SUM(CASE WHEN acc.id IS NOT NULL AND acc.official = ? THEN 1 ELSE 0 END) AS by_community, "
-        "SUM(CASE WHEN (t.claimed_at IS NOT NULL AND t.claimed_at > t.claim_due_at) "
-        "  OR (t.claimed_at IS NULL AND t.state <> 'resolved' AND t.claim_due_at < ?) "
-        "  OR (t.first_reply_at IS NOT NULL AND t.first_reply_at > t.reply_due_at) "
-        "  OR (t.first_reply_at IS NULL AND t.state <> 'resolved' AND t.reply_due_at < ?) THEN 1 ELSE 0 END) AS breaches "
-        f"FROM {table} t JOIN post q ON q.id = t.question_id LEFT JOIN post acc ON acc.id = q.accepted_answer_id "
-        f"WHERE {asked_in()}",
-        [True, False, now, now, *params])
+        "SELECT COUNT(*) AS n, COUNT(t.claim_wait_ms) AS claimed, COUNT(t.reply_wait_ms) AS replied, "
+        "SUM(CASE WHEN t.solved_officially = ? THEN 1 ELSE 0 END) AS by_staff, "
+        "SUM(CASE WHEN t.solved_officially = ? THEN 1 ELSE 0 END) AS by_community, "
+        "SUM(CASE WHEN (t.claimed_ms IS NOT NULL AND t.claimed_ms > t.claim_due_ms) "
+        "  OR (t.claimed_ms IS NULL AND t.resolved = ? AND t.claim_due_ms < ?) "
+        "  OR (t.first_reply_ms IS NOT NULL AND t.first_reply_ms > t.reply_due_ms) "
+        "  OR (t.first_reply_ms IS NULL AND t.resolved = ? AND t.reply_due_ms < ?) THEN 1 ELSE 0 END) AS breaches "
+        f"FROM {rollup.TICKETS} t WHERE {in_range}",
+        [True, False, False, now_ms, False, now_ms, *params])
     r = rows[0]
     s.escalations = int(r["n"])
     s.escalated_solved_by_staff = int(r["by_staff"] or 0)
     s.escalated_solved_by_community = int(r["by_community"] or 0)
     s.sla_breaches = int(r["breaches"] or 0)
     s.escalation_rate = _pct(s.escalations, s.questions)
-    for column, attr in (("claimed_at", "median_claim_minutes"), ("first_reply_at", "median_first_reply_minutes")):
-        values = (f"SELECT {epoch_ms('t.' + column)} - {epoch_ms('t.escalated_at')} AS w FROM {table} t "
-                  f"JOIN post q ON q.id = t.question_id WHERE {asked_in()} AND t.{column} IS NOT NULL")
-        median, _, _ = median_and_p90(await db.fetch(ranks_sql(values), params))
-        setattr(s, attr, _minutes(median))
+    for column, count, attr in (("claim_wait_ms", int(r["claimed"]), "median_claim_minutes"),
+                                ("reply_wait_ms", int(r["replied"]), "median_first_reply_minutes")):
+        index = rollup.indexed(f"insights_ticket_by_{column.removesuffix('_wait_ms')}_wait")
+        if not count:
+            continue
+        # The middle one or two waits, walking the index of waits in order.
+        middle = await db.fetch(
+            f"SELECT t.{column} AS w FROM {rollup.TICKETS} t{index} "
+            f"WHERE t.visible = ? AND t.{column} IS NOT NULL AND t.day >= ? AND t.day <= ? ORDER BY t.{column} "
+            f"LIMIT {2 - count % 2} OFFSET {(count - 1) // 2}", params)
+        setattr(s, attr, _minutes(sum(int(m["w"]) for m in middle) / len(middle)))
 
 
 async def _self_service(s: Summary) -> None:
@@ -194,26 +192,11 @@ async def _self_service(s: Summary) -> None:
 
 
 async def _contributors(s: Summary) -> None:
-    # The ledger's UTC `day` (not created_at) so the (user_id, day) index serves the range.
-    rows = await db.fetch(
-        "SELECT e.user_id, SUM(e.amount) AS gained FROM reputation_event e WHERE e.day >= ? AND e.day <= ? "
-        "GROUP BY e.user_id HAVING SUM(e.amount) > 0 ORDER BY gained DESC, e.user_id LIMIT ?",
-        [s.period.first, s.period.last, TOP])
-    names = await _usernames([int(r["user_id"]) for r in rows])
-    s.top_by_reputation = sorted(
-        ({"user_id": int(r["user_id"]), "username": names.get(int(r["user_id"]), ""), "reputation": int(r["gained"])}
-         for r in rows), key=lambda c: (-c["reputation"], c["username"]))
-    # Accepted answers posted in the range: the answers' (kind, created_at) index, then their questions.
-    rows = await db.fetch(
-        "SELECT a.author_id, COUNT(*) AS accepted FROM post a JOIN post q ON q.id = a.question_id "
-        "AND q.accepted_answer_id = a.id WHERE a.kind = 'answer' AND a.created_at >= ? AND a.created_at < ? "
-        "AND a.author_id IS NOT NULL AND q.deleted_at IS NULL AND q.hidden = ? "
-        "GROUP BY a.author_id ORDER BY accepted DESC, a.author_id LIMIT ?",
-        [s.period.start, s.period.end, False, TOP])
-    names = await _usernames([int(r["author_id"]) for r in rows])
-    s.top_by_accepted = sorted(
-        ({"user_id": int(r["author_id"]), "username": names.get(int(r["author_id"]), ""), "accepted": int(r["accepted"])}
-         for r in rows), key=lambda c: (-c["accepted"], c["username"]))
+    for kind, attr, key in (("reputation", "top_by_reputation", "reputation"), ("accepted", "top_by_accepted", "accepted")):
+        rows = await rollup.top_contributors(kind, s.period, TOP)
+        names = await _usernames([r["user_id"] for r in rows])
+        setattr(s, attr, sorted(({"user_id": r["user_id"], "username": names.get(r["user_id"], ""), key: r["amount"]}
+                                 for r in rows), key=lambda c: (-c[key], c["username"])))
 
 
 async def _usernames(ids: list[int]) -> dict[int, str]:

@@ -21,7 +21,8 @@ from typing import Any
 
 from community import clock, db, settings
 from community.errors import Invalid
-from community.insights.periods import Period, day_text, day_value, epoch_ms
+from community.insights import rollup
+from community.insights.periods import Period, day_number
 from community.insights.summary import asked_in, asked_params
 
 DAY_MS = 86_400_000
@@ -87,6 +88,33 @@ def _business_ms(ms: str, hours: BusinessHours) -> str:
     return f"({before} * {d} + (CASE WHEN {shifted} % 7 < 5 THEN {inside} ELSE 0 END))"
 
 
+async def _round_the_clock_counts(period: Period, sla_ms: int, now_ms: int) -> dict[int, tuple[int, int]]:
+    """Per day: (asked, would escalate). Asked from the day counts; late first answers from the
+    wait histograms, bucket by bucket past the one the SLA falls inside; that one bucket, and the
+    unanswered questions of the days not yet wholly an SLA old, from the facts (a few rows)."""
+    edge = rollup.bucket(sla_ms)
+    _, edge_high = rollup.bucket_range(edge)
+    settled_before = (now_ms - sla_ms + 1) // DAY_MS  # days wholly asked at least an SLA ago
+    days = rollup.range_params(period)
+    counts = {int(r["day"]): [int(r["asked"]), 0] for r in await db.fetch(
+        f"SELECT d.day AS day, d.asked AS asked FROM {rollup.DAYS} d WHERE d.day >= ? AND d.day <= ?", days)}
+    by_bucket, by_wait = rollup.indexed("insights_wait_by_bucket"), rollup.indexed("insights_question_by_first_wait")
+    late = await db.fetch(
+        "SELECT x.day AS day, SUM(x.n) AS n FROM ("
+        f"SELECT w.period AS day, w.n AS n FROM {rollup.WAITS} w{by_bucket} WHERE w.measure = 'first' AND w.span = 'day' "
+        "AND w.bucket > ? AND w.period >= ? AND w.period <= ? UNION ALL "
+        f"SELECT w.period AS day, w.n AS n FROM {rollup.WAITS} w{by_bucket} WHERE w.measure = 'first' AND w.span = 'day' "
+        "AND w.bucket = -1 AND w.period >= ? AND w.period <= ? AND w.period < ? UNION ALL "
+        f"SELECT f.day AS day, 1 AS n FROM {rollup.FACTS} f{by_wait} WHERE f.visible = ? AND f.first_wait_ms >= ? "
+        "AND f.first_wait_ms < ? AND f.day >= ? AND f.day <= ? UNION ALL "
+        f"SELECT f.day AS day, 1 AS n FROM {rollup.FACTS} f{by_wait} WHERE f.visible = ? AND f.first_wait_ms IS NULL "
+        "AND f.day >= ? AND f.day <= ? AND f.day >= ? AND f.asked_ms <= ?) AS x GROUP BY x.day",
+        [edge, *days, *days, settled_before, True, sla_ms, edge_high, *days, True, *days, settled_before, now_ms - sla_ms])
+    for r in late:
+        counts.setdefault(int(r["day"]), [0, 0])[1] += int(r["n"])
+    return {day: (asked, n) for day, (asked, n) in counts.items()}
+
+
 @dataclass
 class WhatIf:
     period: Period
@@ -116,12 +144,19 @@ async def sla_whatif(period: Period, sla_minutes: int, business_hours: BusinessH
     handling = int(settings.get("insights.handling_minutes") if handling_minutes is None else handling_minutes)
     sla_ms = sla_minutes * 60000
     now_ms = int(clock.now().astimezone(timezone.utc).timestamp() * 1000)
-    c, fa = "x.c_ms", "x.fa_ms"
     if business_hours is None:
-        elapsed_to_answer, elapsed_to_now = f"({fa} - {c})", f"({now_ms} - {c})"
-        # The hour of the day (UTC) the deadline falls in.
-        deadline_hour = f"((({c} + {sla_ms}) % {DAY_MS}) / {HOUR_MS})"
+        counts = await _round_the_clock_counts(period, sla_ms, now_ms)
+        # The hour of the day (UTC) the deadline falls in, over the questions that would escalate:
+        # those answered at or after the SLA (the facts' wait index), and those never answered.
+        hour = f"((f.asked_ms + {sla_ms}) % {DAY_MS}) / {HOUR_MS}"
+        by_wait = rollup.indexed("insights_question_by_first_wait")
+        escalating = (f"SELECT {hour} AS hour FROM {rollup.FACTS} f{by_wait} WHERE f.visible = ? AND f.first_wait_ms >= ? "
+                      "AND f.day >= ? AND f.day <= ? UNION ALL "
+                      f"SELECT {hour} AS hour FROM {rollup.FACTS} f{by_wait} WHERE f.visible = ? AND f.first_wait_ms IS NULL "
+                      "AND f.asked_ms <= ? AND f.day >= ? AND f.day <= ?")
+        escalating_params = [True, sla_ms, *rollup.range_params(period), True, now_ms - sla_ms, *rollup.range_params(period)]
     else:
+        c, fa = "x.c_ms", "x.fa_ms"
         b_c = _business_ms(c, business_hours)
         elapsed_to_answer = f"({_business_ms(fa, business_hours)} - {b_c})"
         elapsed_to_now = f"({_business_ms(str(now_ms), business_hours)} - {b_c})"
@@ -131,28 +166,27 @@ async def sla_whatif(period: Period, sla_minutes: int, business_hours: BusinessH
         into_window = f"(({b_c} + {sla_ms} - 1) % {d} + 1)"
         deadline_hour = (f"(({business_hours.start_ms} + {into_window} - (CASE WHEN {into_window} = {d} THEN 1 ELSE 0 END))"
                          f" / {HOUR_MS})")
-    escalates = (f"(CASE WHEN ({fa} IS NULL AND {elapsed_to_now} >= {sla_ms}) "
-                 f"OR ({fa} IS NOT NULL AND {elapsed_to_answer} >= {sla_ms}) THEN 1 ELSE 0 END)")
-    inner = (f"SELECT {day_text('q.created_at')} AS day, {epoch_ms('q.created_at')} AS c_ms, "
-             f"{epoch_ms('q.first_answer_at')} AS fa_ms FROM post q WHERE {asked_in()}")
-    rows = await db.fetch(
-        f"SELECT x.day AS day, COUNT(*) AS asked, SUM({escalates}) AS escalate FROM ({inner}) AS x GROUP BY x.day",
-        asked_params(period))
-    found = {day_value(r["day"]): r for r in rows}
+        escalates = (f"(CASE WHEN ({fa} IS NULL AND {elapsed_to_now} >= {sla_ms}) "
+                     f"OR ({fa} IS NOT NULL AND {elapsed_to_answer} >= {sla_ms}) THEN 1 ELSE 0 END)")
+        # Business time is per question arithmetic: one pass over the range's facts.
+        inner = f"SELECT f.day AS day, f.asked_ms AS c_ms, f.asked_ms + f.first_wait_ms AS fa_ms FROM {rollup.FACTS} f WHERE {asked_in()}"
+        rows = await db.fetch(
+            f"SELECT x.day AS day, COUNT(*) AS asked, SUM({escalates}) AS escalate FROM ({inner}) AS x GROUP BY x.day",
+            asked_params(period))
+        counts = {int(r["day"]): (int(r["asked"]), int(r["escalate"] or 0)) for r in rows}
+        escalating = f"SELECT {deadline_hour} AS hour FROM ({inner}) AS x WHERE {escalates} = 1"
+        escalating_params = asked_params(period)
     per_day = []
     total = escalated = 0
     for day in period.days():
-        r = found.get(day.isoformat())
-        asked, esc = (int(r["asked"]), int(r["escalate"] or 0)) if r else (0, 0)
+        asked, esc = counts.get(day_number(day), (0, 0))
         per_day.append({"day": day.isoformat(), "questions": asked, "would_escalate": esc})
         total += asked
         escalated += esc
     busiest = None
     if escalated:
-        rows = await db.fetch(
-            f"SELECT h.hour AS hour, COUNT(*) AS n FROM (SELECT {deadline_hour} AS hour FROM ({inner}) AS x "
-            f"WHERE {escalates} = 1) AS h GROUP BY h.hour ORDER BY n DESC, h.hour LIMIT 1",
-            asked_params(period))
+        rows = await db.fetch(f"SELECT h.hour AS hour, COUNT(*) AS n FROM ({escalating}) AS h "
+                              "GROUP BY h.hour ORDER BY n DESC, h.hour LIMIT 1", escalating_params)
         hour, n = int(rows[0]["hour"]), int(rows[0]["n"])
         busiest = {"hour": hour, "label": f"{hour:02d}:00-{(hour + 1) % 24:02d}:00 UTC", "would_escalate": n,
                    "per_day": round(n / period.day_count, 2)}
