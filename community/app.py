@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
@@ -97,7 +96,7 @@ def create_app(config: Config | None = None, manage_db: bool = True, background:
         routes=routes,
         middleware=[
             Middleware(web.BodyLimit),
-            Middleware(SessionMiddleware, secret_key=config.ensure_secret(), session_cookie="session",
+            Middleware(web.SessionCookies, secret_key=config.ensure_secret(), session_cookie="session",
                        same_site="lax", https_only=config.base_url.startswith("https://"), max_age=30 * 86400),
         ],
         exception_handlers={DomainError: web.on_domain_error, HTTPException: web.on_http_error, Exception: web.on_unexpected},

@@ -29,8 +29,19 @@ def post_links_for(viewer: User | None, question: Post):
     can_flag = privileges.has(viewer, "flag")
     can_close = privileges.has(viewer, "close")
     can_moderate = privileges.has(viewer, "moderate")
+    kind = (viewer is not None, can_edit, can_flag, can_close, can_moderate)
 
-    def links(p: Post) -> list[str]:
+    def links(p: Post) -> tuple[str, ...]:
+        # Kept on the post's row per kind of viewer: the thread page's rows are shared by every reader
+        # for a content generation (community.pages), so each post's links are built once per kind.
+        key = (*kind, viewer is not None and viewer.id == p.author_id)
+        kept = p.__dict__.setdefault("_moderation_links", {})
+        found = kept.get(key)
+        if found is None:
+            found = kept[key] = tuple(build(p))
+        return found
+
+    def build(p: Post) -> list[str]:
         out: list[str] = []
         if p.edited_at:
             out.append(_link(f"/posts/{p.id}/revisions", "Edit history"))

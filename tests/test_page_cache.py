@@ -1,6 +1,7 @@
 """The anonymous page cache and the thread content shared between readers (community.web.PageCache):
 anonymous pages are served from memory until a write bumps the content generation, members never get a
-cached page, and pages built from shared rows still show each member their own votes, forms and token."""
+cached page, and pages built from shared rows still show each member their own votes, forms and token.
+Also the session cookies whose signature was already checked (community.web.SessionCookies)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import itsdangerous
 import pytest
 
 from community import acceptance, db, questions, voting, web
@@ -211,3 +213,38 @@ async def test_without_the_sqlite_reader_the_staleness_window_is_bounded(anon, m
     await questions.comment(await User.get(username="asker"), q.id, "Still no data after the restart.")
     page = await anon.get(f"/questions/{q.id}")
     assert "x-cache" not in page.headers and "Still no data after the restart." in page.text
+
+
+def test_a_remembered_session_cookie_still_expires_and_a_forged_one_is_refused():
+    signer = itsdangerous.TimestampSigner("test-secret")
+    now = [1_800_000_000]
+    signer.get_timestamp = lambda: now[0]  # type: ignore[method-assign]
+    cookies = web._CheckedCookies(signer)
+    value = signer.sign(b"eyJ1aWQiOiAxfQ==")
+
+    assert cookies.unsign(value, max_age=60) == b"eyJ1aWQiOiAxfQ=="
+    assert value in cookies.checked
+    now[0] += 60
+    assert cookies.unsign(value, max_age=60) == b"eyJ1aWQiOiAxfQ=="  # remembered, and still inside max_age
+
+    forged = value[:-2] + (b"AA" if not value.endswith(b"AA") else b"BB")
+    with pytest.raises(itsdangerous.BadSignature):
+        cookies.unsign(forged, max_age=60)
+    assert forged not in cookies.checked
+
+    now[0] += 1
+    with pytest.raises(itsdangerous.SignatureExpired):
+        cookies.unsign(value, max_age=60)
+    assert value not in cookies.checked
+
+
+async def test_a_member_stays_logged_in_across_requests_and_a_tampered_cookie_is_anonymous(member, users):
+    await users("carol", 60)
+    await login(member, "carol")
+    for _ in range(2):
+        assert "carol" in (await member.get("/questions")).text
+    cookie = member.cookies["session"]
+    member.cookies.clear()
+    member.cookies["session"] = cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB")
+    page = await member.get("/questions")
+    assert page.status_code == 200 and "carol" not in page.text and "Log in" in page.text

@@ -28,7 +28,8 @@ from community.web import current_user, read_form, read_json, redirect, render
 async def thread_extras(question: Post, viewer: User | None) -> dict[str, Any]:
     """The public notice (and who is on it), the asker's "Ask for an agent" button, and the
     moderators' and agents' escalate / de-escalate forms, rendered by support/_thread.html."""
-    t = await tickets.thread_ticket(question.id)
+    # Ticket changes bump the content generation, so the ticket is read once per generation, not per view.
+    t = await community_pages.kept_with_thread(question, "support_ticket", lambda: tickets.thread_ticket(question.id))
     active = t is not None and t.state in tickets.ACTIVE
     ask_from = None
     can_ask = can_escalate = False
