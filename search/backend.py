@@ -29,7 +29,8 @@ class SearchBackend(Protocol):
 
     async def apply(self, docs: list[ThreadDoc], removed: list[int]) -> None: ...
 
-    async def rebuild(self, batches: AsyncIterator[list[ThreadDoc]], on_batch: Callable[[int], None] | None = None) -> int: ...
+    async def rebuild(self, batches: AsyncIterator[list[ThreadDoc]], on_batch: Callable[[int], None] | None = None,
+                      expected: int = 0) -> int: ...
 
 
 class WhooshBackend:
@@ -50,9 +51,17 @@ class WhooshBackend:
 
     async def apply(self, docs: list[ThreadDoc], removed: list[int]) -> None:
         await asyncio.to_thread(self.index.apply, docs, removed)
+        # Searches run on this thread, so the searcher can be refreshed here, at once, instead of
+        # by the next search (which would pay for opening the new segment).
+        self.index.refresh()
 
-    async def rebuild(self, batches: AsyncIterator[list[ThreadDoc]], on_batch: Callable[[int], None] | None = None) -> int:
-        """Reading from the database and writing the index overlap: a thread writes while we read."""
+    async def rebuild(self, batches: AsyncIterator[list[ThreadDoc]], on_batch: Callable[[int], None] | None = None,
+                      expected: int = 0) -> int:
+        """Reading from the database and writing the index overlap: a thread writes while we read
+        (and, for a big rebuild, worker processes index what that thread hands them)."""
+        from search.index import rebuild_procs
+
+        procs = rebuild_procs(expected)
         handoff: queue.Queue = queue.Queue(maxsize=4)
         done = object()
 
@@ -68,7 +77,7 @@ class WhooshBackend:
 
         def write() -> None:
             try:
-                result["count"] = self.index.rebuild(feed(), on_batch)
+                result["count"] = self.index.rebuild(feed(), on_batch, procs=procs)
             except BaseException as exc:  # handed back to the caller below
                 result["error"] = exc
                 while not result.get("fed") and handoff.get() is not done:  # unblock the reader

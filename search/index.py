@@ -31,8 +31,11 @@ from markupsafe import Markup, escape
 from whoosh import highlight, index, query as wq, scoring, writing
 from whoosh.analysis import RegexTokenizer, LowercaseFilter, StemmingAnalyzer, StopFilter
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.searching import Results
 
+from search import segment_files  # noqa: F401  (segment readers open without copying their files)
 from search.documents import ThreadDoc
+from search.postings import SegmentStats
 from search.query import SearchQuery, Term, parse
 from search.results import MAX_PAGE, PER_PAGE, Hit, SearchPage, rerank_window
 
@@ -42,13 +45,16 @@ WINDOW = 20  # hits fetched per block (reranked by quality within the block)
 SIMILAR_WINDOW = 15
 TITLE_TIER_FROM = 500  # estimated full-text matches above which title matches are looked up first
 SIMILAR_TITLE_TERMS, SIMILAR_BODY_TERMS = 6, 4
+SIMILAR_BODY_BOOST = 0.4  # words taken from the body weigh less than the title's
 SIMILAR_BODY_MATCH = 3  # the rarest title words also looked up in question bodies,
 SIMILAR_BODY_MAX_SHARE = 0.02  # when they occur in at most 2% of them (short postings)
 RELAXED_TERMS = 4  # an OR fallback uses only this many of the query's rarest words,
 RELAXED_MAX_SHARE = 0.05  # and none found in more than 5% of threads (they would only add noise and time)
 SNIPPET_CHARS = 220
 SMALL_SEGMENT_DOCS = 5000  # segments below this size are folded together by the indexer's commits
-SMALL_SEGMENTS_BEFORE_MERGE = 8
+MERGE_FANOUT = 8  # that many segments of one size tier are merged into one of the next tier
+REBUILD_PROCS = 2  # worker processes a big rebuild indexes with (at most the machine's cores)
+PARALLEL_REBUILD_FROM = 5000  # threads; smaller rebuilds index in this process
 
 # Title words weigh most; the question body next; answers least (they often quote other problems).
 TITLE_BOOST, BODY_BOOST, ANSWERS_BOOST = 3.0, 1.0, 0.6
@@ -118,22 +124,54 @@ class MarkFormatter(highlight.HtmlFormatter):
         return "<mark>%s</mark>" % highlight.htmlescape(highlight.get_text(text, token, replace), quote=False)
 
 
+def _size_tier(docs: int) -> int:
+    """0 for segments under MERGE_FANOUT documents, 1 under MERGE_FANOUT**2, and so on."""
+    tier, bound = 0, MERGE_FANOUT
+    while docs >= bound:
+        tier, bound = tier + 1, bound * MERGE_FANOUT
+    return tier
+
+
 def merge_small_segments(writer, segments):
-    """Merge policy for the indexer's small commits: fold the small segments they leave into one,
-    never touching the big segment a rebuild wrote. (Whoosh's default, MERGE_SMALL, eventually
+    """Merge policy for the indexer's small commits: never touch the big segment(s) a rebuild wrote,
+    and fold small segments together by size tier (log-structured), so a commit merges only segments
+    of about its own size: most commits merge nothing or a few tiny segments, and a document is
+    rewritten once per tier rather than on every merge. (Whoosh's default, MERGE_SMALL, eventually
     merges the big segment too, stalling a commit, and so new posts, for many seconds.)"""
     from whoosh.reading import SegmentReader
 
-    # Tiers (log-structured): a merge rewrites at most a tier's worth of documents, so it is short.
-    for low, high in ((0, SMALL_SEGMENT_DOCS // 10), (SMALL_SEGMENT_DOCS // 10, SMALL_SEGMENT_DOCS)):
-        small = [seg for seg in segments if low <= seg.doc_count_all() < high]
-        if len(small) >= SMALL_SEGMENTS_BEFORE_MERGE:
-            for seg in small:
+    tiers: dict[int, list] = {}
+    for seg in segments:
+        tier = _size_tier(seg.doc_count_all())
+        # Only tiers lying wholly under SMALL_SEGMENT_DOCS: merging eight segments of a bigger tier
+        # would rewrite tens of thousands of posts in one commit.
+        if MERGE_FANOUT ** (tier + 1) <= SMALL_SEGMENT_DOCS:
+            tiers.setdefault(tier, []).append(seg)
+    for tier in sorted(tiers):
+        group = tiers[tier]
+        if len(group) >= MERGE_FANOUT:
+            for seg in group:
                 reader = SegmentReader(writer.storage, writer.schema, seg)
                 writer.add_reader(reader)
                 reader.close()
-            return [seg for seg in segments if seg not in small]
+            return [seg for seg in segments if seg not in group]
     return segments
+
+
+def rebuild_procs(threads: int) -> int:
+    """How many processes a rebuild of this many threads should index with."""
+    if threads < PARALLEL_REBUILD_FROM:
+        return 1  # starting workers costs more than it saves
+    return max(1, min(REBUILD_PROCS, os.cpu_count() or 1))
+
+
+def _cancel(writer) -> None:
+    """Cancel a writer; an MpWriter's workers are stopped too (its own cancel leaves them waiting
+    on their job queue, which would keep this process from exiting)."""
+    for task in getattr(writer, "tasks", ()):
+        task.terminate()
+        task.join()
+    writer.cancel()
 
 
 def _quality(hit) -> float:
@@ -165,7 +203,9 @@ class WhooshIndex:
             self.needs_rebuild = True
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
-        self._searcher = self.ix.searcher(weighting=scoring.BM25F())
+        self._weighting = scoring.BM25F()
+        self._counts = SegmentStats(self._weighting)  # term counts per segment, kept across generations
+        self._searcher = self.ix.searcher(weighting=self._weighting)
         self._checked = time.monotonic()
         self._stale = False  # set by a commit in this process: refresh on the next search
         self._cache: OrderedDict[tuple, object] = OrderedDict()
@@ -292,11 +332,11 @@ class WhooshIndex:
             return results.estimated_length(), True  # the collector already counted: no re-run
         return max(scored, results.estimated_length()), False
 
-    def _hit(self, h, relevance: float) -> Hit:
+    def _hit(self, h, relevance: float, snippet_fields: tuple[str, ...] = ("text", "body")) -> Hit:
         excerpt = h.get("excerpt") or ""
         snippet = ""
         if excerpt:
-            for field in ("text", "body"):  # plain words are matched in "text", phrases in "body"
+            for field in snippet_fields:  # plain words are matched in "text", phrases in "body"
                 try:
                     snippet = h.highlights(field, text=excerpt, top=2)
                 except Exception:  # a highlighter edge case must never cost the reader their results
@@ -443,43 +483,51 @@ class WhooshIndex:
 
     # ----- similar questions -----
 
-    @staticmethod
-    def _key_tokens(reader, tokens: list[str], keep: int, fields: tuple[str, ...] = ("title", "body"),
+    def _key_tokens(self, reader, tokens: list[str], keep: int, fields: tuple[str, ...] = ("title", "body"),
                     max_share: float = 1.0) -> list[str]:
         """The `keep` rarest tokens that occur in the index at all.
 
         Rare words carry the meaning (and most of BM25's weight); common ones match a large share of
         the threads and are what makes an OR query slow, while barely changing its order.
         """
-        df = {t: sum(reader.doc_frequency(f, t) for f in fields) for t in dict.fromkeys(tokens)}
+        df = {t: sum(self._counts.doc_frequency(reader, f, t) for f in fields) for t in dict.fromkeys(tokens)}
         present = sorted((t for t, n in df.items() if n), key=lambda t: df[t])
         if max_share < 1.0:
             limit = max_share * reader.doc_count_all() * len(fields)
             present = [t for t in present if df[t] <= limit] or present[:1]
         return present[:keep]
 
-    def _similar(self, title: str, body: str, limit: int) -> list[Hit]:
-        searcher = self.searcher()
-        reader = searcher.reader()
+    def _similar_terms(self, reader, title: str, body: str) -> list[tuple[str, str, float]]:
+        """(field, token, boost) of the look-up: every key title word in titles, the rarest few in
+        question bodies too (their postings are short), and the body's rarest words at a lower weight."""
         title_tokens = self._key_tokens(reader, self._tokens((title or "")[:300]), SIMILAR_TITLE_TERMS)
         body_tokens = [t for t in self._key_tokens(reader, self._tokens((body or "")[:1000]), SIMILAR_BODY_TERMS * 2)
                        if t not in title_tokens][:SIMILAR_BODY_TERMS]
-        if not title_tokens and not body_tokens:
-            return []
-        # Titles first (short postings: fast even for common words, and a similar question usually
-        # says the same thing in its title); the question bodies too only when titles give too few.
-        # Every key word in titles; only the rarest few in question bodies too (their postings are
-        # short), which keeps a look-up fast while a similar question need not share the title.
         cap = SIMILAR_BODY_MAX_SHARE * reader.doc_count_all()
-        in_body = {t for t in title_tokens[:SIMILAR_BODY_MATCH] if reader.doc_frequency("body", t) <= cap}
-        parts = [AnyOf([wq.Term("title", t), wq.Term("body", t)]) if t in in_body else wq.Term("title", t)
-                 for t in title_tokens]
-        parts += [AnyOf([wq.Term("title", t, boost=0.4), wq.Term("body", t, boost=0.4)])
-                  if reader.doc_frequency("body", t) <= cap else wq.Term("title", t, boost=0.4) for t in body_tokens]
-        results = searcher.search(AnyOf(parts), limit=SIMILAR_WINDOW)
+        terms: list[tuple[str, str, float]] = []
+        for t in title_tokens:
+            terms.append(("title", t, 1.0))
+            if t in title_tokens[:SIMILAR_BODY_MATCH] and self._counts.doc_frequency(reader, "body", t) <= cap:
+                terms.append(("body", t, 1.0))
+        for t in body_tokens:
+            terms.append(("title", t, SIMILAR_BODY_BOOST))
+            if self._counts.doc_frequency(reader, "body", t) <= cap:
+                terms.append(("body", t, SIMILAR_BODY_BOOST))
+        return terms
+
+    def _similar(self, title: str, body: str, limit: int) -> list[Hit]:
+        # Titles carry most of it (short postings: fast even for common words, and a similar
+        # question usually says the same thing in its title); question bodies only for rare words.
+        searcher = self.searcher()
+        terms = self._similar_terms(searcher.reader(), title, body)
+        if not terms:
+            return []
+        top = self._counts.best(searcher, terms, SIMILAR_WINDOW)
+        query = AnyOf([wq.Term(f, t, boost=b) for f, t, b in terms])  # what the snippets highlight
+        results = Results(searcher, query, top)
         _decorate(results)
         hits = rerank_window([(h, h.score) for h in results], _quality, SIMILAR_WINDOW)[:limit]
-        chosen = [self._hit(h, rel) for h, rel in hits]
+        chosen = [self._hit(h, rel, ("body",)) for h, rel in hits]  # its words are looked up in title and body only
         chosen.sort(key=lambda h: h.state != "solved")  # stable: solved first, relevance order kept within
         return chosen
 
@@ -487,13 +535,19 @@ class WhooshIndex:
 
     def apply(self, docs: Iterable[ThreadDoc], removed: Iterable[int], timeout: float = 10.0) -> None:
         """Write these thread documents and remove these questions, in one commit."""
+        latest = {doc.question_id: doc for doc in docs}  # one document per thread, the last given
         with self._write_lock:
             writer = self.ix.writer(timeout=timeout)
             try:
-                for qid in removed:
-                    writer.delete_by_term("question_id", str(qid))
-                for doc in docs:
-                    writer.update_document(**to_fields(doc))
+                # One searcher finds every old copy (update_document would open readers for every
+                # segment once per document).
+                gone = dict.fromkeys([str(qid) for qid in removed] + [str(qid) for qid in latest])
+                if gone:
+                    with writer.searcher() as old:
+                        for qid in gone:
+                            writer.delete_by_term("question_id", qid, searcher=old)
+                for doc in latest.values():
+                    writer.add_document(**to_fields(doc))
             except BaseException:
                 writer.cancel()
                 raise
@@ -502,10 +556,19 @@ class WhooshIndex:
 
     def rebuild(self, batches: Iterable[list[ThreadDoc]], on_batch: Callable[[int], None] | None = None,
                 procs: int = 1, limitmb: int = 256) -> int:
-        """Replace the whole index with these documents in one commit (readers see old or new, never half)."""
+        """Replace the whole index with these documents in one commit (readers see old or new, never half).
+
+        With procs > 1, that many worker processes index the documents (Whoosh's MpWriter), each
+        into a segment of its own (merging them into one would be a second, serial pass over every
+        posting). This process then only reads the database and hands documents over, so reading
+        overlaps indexing for real instead of taking turns with it for one interpreter lock.
+        """
         count = 0
+        options: dict = {"timeout": 30.0, "limitmb": limitmb}
+        if procs > 1:
+            options.update(procs=procs, multisegment=True)
         with self._write_lock:
-            writer = self.ix.writer(timeout=30.0, limitmb=limitmb, procs=procs, multisegment=False)
+            writer = self.ix.writer(**options)
             try:
                 for batch in batches:
                     for doc in batch:
@@ -514,7 +577,7 @@ class WhooshIndex:
                     if on_batch:
                         on_batch(len(batch))
             except BaseException:
-                writer.cancel()
+                _cancel(writer)
                 raise
             writer.commit(mergetype=writing.CLEAR)
         self._stale = True

@@ -16,12 +16,14 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from community import db
-from search import documents
+from search import documents, outbox
 from search.backend import SearchBackend, WhooshBackend
 
 log = logging.getLogger("search.indexer")
 
-POLL_SECONDS = 0.25  # a new post is searchable within about this (the target is 2 s)
+POLL_SECONDS = 0.25  # rows queued by other processes are found within this (the target is 2 s)
+RECHECK_SECONDS = 0.05  # after a nudge found nothing yet (the writer's transaction still open)
+RECHECKS = 5
 BATCH = 500
 ADVISORY_LOCK = 7_340_001  # PostgreSQL advisory lock key held while draining
 
@@ -96,6 +98,7 @@ class Indexer:
                 raise
             except Exception:
                 log.exception("search index rebuild failed; run `python run.py reindex`")
+        recheck = 0
         while True:
             try:
                 handled = await self.drain_once()
@@ -106,8 +109,33 @@ class Indexer:
                 failures += 1
                 handled = 0
                 log.exception("search indexer failed; retrying (the outbox keeps every change)")
-            if handled < self.batch:
-                await asyncio.sleep(poll if not failures else min(30.0, poll * 2 ** failures))
+            if handled >= self.batch:
+                continue
+            if handled:
+                recheck = 0
+            if failures:
+                await asyncio.sleep(min(30.0, poll * 2 ** failures))
+            elif handled == 0 and recheck > 0:
+                # Woken by a write in this process whose transaction had not committed yet (on
+                # PostgreSQL the indexer reads on another connection): look again shortly.
+                recheck -= 1
+                await asyncio.sleep(RECHECK_SECONDS)
+            elif await self._wait_for_nudge(poll):
+                recheck = RECHECKS
+            else:
+                recheck = 0
+
+    @staticmethod
+    async def _wait_for_nudge(poll: float) -> bool:
+        """Sleep until the next poll, or until this process queues a change (True)."""
+        nudged = outbox.nudge_event()
+        if not nudged.is_set():
+            try:
+                await asyncio.wait_for(nudged.wait(), poll)
+            except asyncio.TimeoutError:
+                return False
+        nudged.clear()
+        return True
 
     async def reindex(self, on_start: Callable[[int], None] | None = None,
                       on_batch: Callable[[int], None] | None = None, batch: int = 1000) -> int:
@@ -118,14 +146,15 @@ class Indexer:
         """
         rows = await db.fetch("SELECT MAX(id) AS m FROM search_outbox")
         covered = rows[0]["m"] if rows and rows[0]["m"] is not None else 0
+        expected = await documents.count_questions()
         if on_start:
-            on_start(await documents.count_questions())
+            on_start(expected)
 
         async def batches() -> AsyncIterator[list[documents.ThreadDoc]]:
             async for ids in documents.all_question_ids(batch):
                 docs, _ = await documents.load(ids)
                 yield docs
 
-        count = await self.backend.rebuild(batches(), on_batch)
+        count = await self.backend.rebuild(batches(), on_batch, expected=expected)
         await db.execute("DELETE FROM search_outbox WHERE id <= ?", [covered])
         return count

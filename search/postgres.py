@@ -63,7 +63,8 @@ class PostgresBackend:
             " tsv = EXCLUDED.tsv, title_tsv = EXCLUDED.title_tsv, body_tsv = EXCLUDED.body_tsv,"
             " answers_tsv = EXCLUDED.answers_tsv", values, conn)
 
-    async def rebuild(self, batches: AsyncIterator[list[ThreadDoc]], on_batch: Callable[[int], None] | None = None) -> int:
+    async def rebuild(self, batches: AsyncIterator[list[ThreadDoc]], on_batch: Callable[[int], None] | None = None,
+                      expected: int = 0) -> int:
         """Rebuild in one transaction: searches see the old table until the new one commits."""
         count = 0
         async with db.transaction() as conn:
