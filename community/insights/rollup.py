@@ -58,6 +58,16 @@ def range_params(period: Period) -> list[Any]:
     return [day_number(period.first), day_number(period.last)]
 
 
+def asked_in(alias: str = "f") -> str:
+    """The WHERE clause for question (or ticket) facts of questions asked in the period and still
+    visible; its parameters are `asked_params`."""
+    return f"{alias}.visible = ? AND {alias}.day >= ? AND {alias}.day <= ?"
+
+
+def asked_params(period: Period) -> list[Any]:
+    return [True, *range_params(period)]
+
+
 # ----- a range as whole years, whole months and loose days ----------------------------------------
 
 

@@ -35,15 +35,6 @@ HOUR_MS = 3_600_000
 TOP = 10
 
 
-def asked_in(alias: str = "f") -> str:
-    """The WHERE clause for facts of questions asked in the period (three parameters: see asked_params)."""
-    return f"{alias}.visible = ? AND {alias}.day >= ? AND {alias}.day <= ?"
-
-
-def asked_params(period: Period) -> list[Any]:
-    return [True, day_number(period.first), day_number(period.last)]
-
-
 def _minutes(ms: float | None) -> float | None:
     return None if ms is None else round(ms / 60000, 1)
 
@@ -146,8 +137,7 @@ async def _escalations(s: Summary) -> None:
         return
     s.escalations_available = True
     now_ms = int(clock.now().timestamp() * 1000)
-    in_range = "t.visible = ? AND t.day >= ? AND t.day <= ?"
-    params = [True, *rollup.range_params(s.period)]
+    in_range, params = rollup.asked_in("t"), rollup.asked_params(s.period)
     rows = await db.fetch(
         "SELECT COUNT(*) AS n, COUNT(t.claim_wait_ms) AS claimed, COUNT(t.reply_wait_ms) AS replied, "
         "SUM(CASE WHEN t.solved_officially = ? THEN 1 ELSE 0 END) AS by_staff, "

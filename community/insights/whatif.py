@@ -23,7 +23,6 @@ from community import clock, db, settings
 from community.errors import Invalid
 from community.insights import rollup
 from community.insights.periods import Period, day_number
-from community.insights.summary import asked_in, asked_params
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -169,13 +168,13 @@ async def sla_whatif(period: Period, sla_minutes: int, business_hours: BusinessH
         escalates = (f"(CASE WHEN ({fa} IS NULL AND {elapsed_to_now} >= {sla_ms}) "
                      f"OR ({fa} IS NOT NULL AND {elapsed_to_answer} >= {sla_ms}) THEN 1 ELSE 0 END)")
         # Business time is per question arithmetic: one pass over the range's facts.
-        inner = f"SELECT f.day AS day, f.asked_ms AS c_ms, f.asked_ms + f.first_wait_ms AS fa_ms FROM {rollup.FACTS} f WHERE {asked_in()}"
+        inner = f"SELECT f.day AS day, f.asked_ms AS c_ms, f.asked_ms + f.first_wait_ms AS fa_ms FROM {rollup.FACTS} f WHERE {rollup.asked_in()}"
         rows = await db.fetch(
             f"SELECT x.day AS day, COUNT(*) AS asked, SUM({escalates}) AS escalate FROM ({inner}) AS x GROUP BY x.day",
-            asked_params(period))
+            rollup.asked_params(period))
         counts = {int(r["day"]): (int(r["asked"]), int(r["escalate"] or 0)) for r in rows}
         escalating = f"SELECT {deadline_hour} AS hour FROM ({inner}) AS x WHERE {escalates} = 1"
-        escalating_params = asked_params(period)
+        escalating_params = rollup.asked_params(period)
     per_day = []
     total = escalated = 0
     for day in period.days():

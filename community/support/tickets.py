@@ -112,7 +112,7 @@ async def escalation_for(question_ids: list[int]) -> dict[int, Ticket]:
 
 @dataclass(frozen=True)
 class TicketBrief:
-    """What a thread page shows of a ticket: read with one plain query on every view."""
+    """What a thread page shows of a ticket: one plain query, once per content generation."""
 
     id: int
     state: str

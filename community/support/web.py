@@ -48,15 +48,16 @@ async def thread_extras(question: Post, viewer: User | None) -> dict[str, Any]:
     }
 
 
-async def decorate_question(question: Any, data: dict, viewer: Any) -> None:
-    t = (await tickets.escalation_for([question.id])).get(question.id)
-    data["escalation"] = tickets.escalation_json(t)
+async def decorate_questions(items: list[tuple[Any, dict]], viewer: Any) -> None:
+    found = await tickets.escalation_for([q.id for q, _ in items])  # one query for the whole page
+    for q, data in items:
+        data["escalation"] = tickets.escalation_json(found.get(q.id))
 
 
 if thread_extras not in community_pages.THREAD_EXTRAS:
     community_pages.THREAD_EXTRAS.append(thread_extras)
-if decorate_question not in community_api.QUESTION_DECORATORS:
-    community_api.QUESTION_DECORATORS.append(decorate_question)
+if decorate_questions not in community_api.QUESTION_DECORATORS:
+    community_api.QUESTION_DECORATORS.append(decorate_questions)
 
 
 def configure(config: Any) -> None:
