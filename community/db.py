@@ -141,6 +141,9 @@ def dialect() -> str:
     return connections.get("default").capabilities.dialect
 
 
+MAX_PARAMETERS = 30_000  # below PostgreSQL's 32,767 bound parameters and SQLite's 32,766
+
+
 def _placeholders(query: str, dialect_name: str) -> str:
     if dialect_name != "postgres":
         return query
@@ -161,3 +164,24 @@ async def execute(query: str, values: list[Any] | None = None, conn: Any = None)
     conn = conn or connections.get("default")
     count, _ = await conn.execute_query(_placeholders(query, conn.capabilities.dialect), values or [])
     return count
+
+
+async def insert_many(instances: list[Any], conn: Any = None) -> None:
+    """Insert model instances (of one model, primary keys left to the database) with multi-row
+    INSERT statements. Tortoise's `bulk_create` sends one statement per row on PostgreSQL
+    (`executemany`), which fires statement-level triggers once per row; this fires them once per
+    statement. The ids are not read back: callers look rows up by a natural key."""
+    if not instances:
+        return
+    meta = instances[0]._meta
+    names = [name for name in meta.fields_db_projection if not meta.fields_map[name].generated]
+    fields = [meta.fields_map[name] for name in names]
+    columns = ", ".join('"' + meta.fields_db_projection[name] + '"' for name in names)
+    head = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES '
+    row = "(" + ", ".join("?" * len(names)) + ")"
+    per_statement = max(1, MAX_PARAMETERS // len(names))
+    for start in range(0, len(instances), per_statement):
+        chunk = instances[start:start + per_statement]
+        values = [field.to_db_value(getattr(instance, name), instance)
+                  for instance in chunk for name, field in zip(names, fields)]
+        await execute(head + ", ".join([row] * len(chunk)), values, conn)

@@ -10,7 +10,7 @@ import asyncio
 import weakref
 from typing import Any
 
-from community import clock
+from community import clock, db
 from search.models import IndexOutbox
 
 # One event per event loop (tests run each in a loop of its own; an Event belongs to one loop).
@@ -43,6 +43,5 @@ async def enqueue_many(question_ids: list[int], using_db: Any = None) -> None:
     if not question_ids:
         return
     now = clock.now()
-    await IndexOutbox.bulk_create([IndexOutbox(question_id=qid, created_at=now) for qid in question_ids],
-                                  using_db=using_db)
+    await db.insert_many([IndexOutbox(question_id=qid, created_at=now) for qid in question_ids], using_db)
     _nudge()

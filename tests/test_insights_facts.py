@@ -37,6 +37,12 @@ async def _facts() -> dict[int, tuple]:
                                     bool(r["visible"])) for r in rows}
 
 
+def _aware(when: datetime | str) -> datetime:
+    """A timestamp as read back by raw SQL (a string on SQLite), as an aware datetime."""
+    when = datetime.fromisoformat(when) if isinstance(when, str) else when
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
 def _month(ms: int) -> int:
     when = datetime.fromtimestamp(ms / 1000, timezone.utc)
     return (when.year - 1970) * 12 + when.month - 1
@@ -252,3 +258,49 @@ async def test_reputation_gained_over_a_range_adds_whole_years_months_and_loose_
         assert await rollup.top_contributors("reputation", Period(first, last), 10) == expected, (first, last)
     await _assert_rollups_match_facts()
 
+
+
+async def test_roll_ups_follow_statements_that_change_many_rows_at_once(database, users, fake_clock):
+    """Bulk writers (the importer, the sweeper) change hundreds of rows in one statement; on
+    PostgreSQL the roll-ups add such a statement up per roll-up row, so rows sharing a day or a
+    month, rows that did not really change, and rows changing twice must all come out right."""
+    from community.insights.models import DayCount
+
+    ann, ben = await users("ann"), await users("ben")
+    fake_clock.set(T0 + timedelta(days=2))
+    posts = [Post(kind="question", author_id=ann.id, title=f"Bulk question number {n}", body="b", body_html="<p>b</p>",
+                  created_at=T0 - timedelta(minutes=n * 7), last_activity_at=T0, tag_names="bulk", external_id=f"bulk:{n}")
+             for n in range(60)]  # one statement; all on 2026-03-02 but the last few (2026-03-01)
+    await db.insert_many(posts)
+    ids = [int(r["id"]) for r in await db.fetch("SELECT id FROM post WHERE external_id LIKE 'bulk:%' ORDER BY id")]
+    assert len(ids) == 60
+    assert sum(int(d.asked) for d in await DayCount.all()) == 60
+    # One statement: 40 questions get a first answer 30 minutes in, 20 are written back unchanged.
+    answered = [qid for qid in ids if qid % 3]
+    asked = {int(r["id"]): r["created_at"] for r in await db.fetch("SELECT id, created_at FROM post WHERE kind = 'question'")}
+    cases = " ".join(["WHEN ? THEN ?"] * len(answered))
+    await db.execute(f"UPDATE post SET first_answer_at = CASE id {cases} ELSE first_answer_at END, score = score + 1",
+                     [v for qid in answered for v in (qid, _aware(asked[qid]) + timedelta(minutes=30))])
+    assert sum(f[2] == 30 * 60_000 for f in (await _facts()).values()) == len(answered)
+    # Answers (a multi-row insert), then accepted in one statement: solutions across both days.
+    answers = [Post(kind="answer", question_id=qid, author_id=ben.id, body="Try this.", body_html="<p>Try this.</p>",
+                    created_at=T0 + timedelta(hours=1), last_activity_at=T0) for qid in ids[:30]]
+    await db.insert_many(answers)
+    await db.execute("UPDATE post SET accepted_answer_id = (SELECT MIN(a.id) FROM post a WHERE a.question_id = post.id) "
+                     "WHERE kind = 'question' AND id IN (" + ", ".join("?" * 30) + ")", ids[:30])
+    await _assert_rollups_match_facts()
+    assert await _facts() == await _expected()
+    # Hidden in bulk, then a bulk delete, and ledger rows in and out in bulk.
+    await db.execute("UPDATE post SET hidden = ? WHERE id IN (" + ", ".join("?" * 15) + ")", [True, *ids[20:35]])
+    await db.execute("UPDATE post SET accepted_answer_id = NULL WHERE id IN (" + ", ".join("?" * 5) + ")", ids[25:30])
+    await db.execute("DELETE FROM post WHERE kind = 'answer' AND question_id IN (" + ", ".join("?" * 5) + ")", ids[25:30])
+    await db.execute("DELETE FROM post WHERE id IN (" + ", ".join("?" * 10) + ")", ids[50:60])
+    events = ", ".join(["(?, ?, 'upvoted', ?, NULL, ?, ?)"] * 40)
+    values = []
+    for n in range(40):
+        when = T0 - timedelta(days=n % 4 * 20)
+        values += [(ann if n % 2 else ben).id, 10 if n % 5 else -2, f"bulk:{n}", when, when.date()]
+    await db.execute(f"INSERT INTO reputation_event (user_id, amount, reason, ref, post_id, created_at, day) VALUES {events}", values)
+    await db.execute("DELETE FROM reputation_event WHERE ref IN ('bulk:1', 'bulk:2', 'bulk:3')", [])
+    await _assert_rollups_match_facts()
+    assert await _facts() == await _expected()

@@ -270,7 +270,7 @@ class StackExchangeImport:
                     for r in fresh
                 ]
                 if users:
-                    await User.bulk_create(users, using_db=conn)
+                    await db.insert_many(users, conn)
                 tally.imported += len(users)
                 await self._batch_done("users", n)
 
@@ -288,15 +288,16 @@ class StackExchangeImport:
             base = _SPACES.sub(" ", r.get("DisplayName") or "").strip()[:40] or f"user{r['Id']}"
             suffix = f"-{r['Id']}"
             wanted[r["Id"]] = [base, base[: 40 - len(suffix)] + suffix, f"se-{self.site}-{r['Id']}"[:40]]
-        # Both the names as written and lowered: SQLite's LOWER folds only ASCII, so "Élise" is
-        # found by the first list and "ADA" by the second.
+        # Both the names as written and lowered: SQLite's UPPER folds only ASCII, so "Élise" is
+        # found by the first list and "élise" by the second. The comparison is the one sign-up's
+        # `iexact` makes, so the expression index on it serves this look-up.
         names = sorted({c for cands in wanted.values() for c in cands} | {c.lower() for cands in wanted.values() for c in cands})
         taken: set[str] = set()
-        for i in range(0, len(names), 400):
-            chunk = names[i:i + 400]
-            marks = self._marks(len(chunk))
+        for i in range(0, len(names), 50):  # short lists: PostgreSQL scans every member for long ones
+            chunk = names[i:i + 50]
             rows_ = await db.fetch(
-                f'SELECT username FROM "user" WHERE username IN ({marks}) OR LOWER(username) IN ({marks})', chunk + chunk, conn)
+                f'SELECT username FROM "user" WHERE UPPER(CAST(username AS VARCHAR)) IN '
+                f'({", ".join(["UPPER(?)"] * len(chunk))})', chunk, conn)
             taken.update(r["username"].lower() for r in rows_)
         out: dict[str, str] = {}
         for se_id, candidates in wanted.items():
@@ -385,7 +386,7 @@ class StackExchangeImport:
                         external_id=self.ext(r["Id"]), escalation_exempt=exempt,
                     ))
                 if posts:
-                    await Post.bulk_create(posts, using_db=conn)
+                    await db.insert_many(posts, conn)
                     ids = await self._map("post", [p.external_id for p in posts], conn)
                     links = [(int(ids[self.ext(r["Id"])]["id"]), tag_ids[t]) for r in fresh for t in tags[r["Id"]]]
                     for i in range(0, len(links), 400):
@@ -427,7 +428,7 @@ class StackExchangeImport:
                         external_id=self.ext(r["Id"]),
                     ))
                 if posts:
-                    await Post.bulk_create(posts, using_db=conn)
+                    await db.insert_many(posts, conn)
                     touched = sorted({p.question_id for p in posts})
                     await self._refresh_questions(touched, conn)
                     await outbox.enqueue_many(touched, conn)
@@ -473,8 +474,11 @@ class StackExchangeImport:
                         tally.skipped["already imported"] += 1
                     else:
                         changed.append((int(q["id"]), int(a["id"])))
-                for qid, aid in changed:
-                    await db.execute("UPDATE post SET accepted_answer_id = ? WHERE id = ?", [aid, qid], conn)
+                if changed:
+                    await db.execute(
+                        "WITH v (qid, aid) AS (VALUES " + ", ".join(["(CAST(? AS INTEGER), CAST(? AS INTEGER))"] * len(changed))
+                        + ") UPDATE post SET accepted_answer_id = v.aid FROM v WHERE post.id = v.qid",
+                        [n for pair in changed for n in pair], conn)
                 if changed:
                     await self._refresh_questions([q for q, _ in changed], conn)
                     await outbox.enqueue_many([q for q, _ in changed], conn)
@@ -537,7 +541,7 @@ class StackExchangeImport:
                                             body_html=markdown(text), created_at=parse_time(r["CreationDate"]),
                                             external_id=self.ext(r["Id"])))
                 if comments:
-                    await Comment.bulk_create(comments, using_db=conn)
+                    await db.insert_many(comments, conn)
                 tally.imported += len(comments)
                 await self._batch_done("comments", n)
 
@@ -648,7 +652,7 @@ class StackExchangeImport:
                 gained[key] = gained.get(key, 0) + amount
             events.append(ReputationEvent(user_id=user_id, amount=amount, reason=reason, ref=ref, post_id=post_id,
                                           created_at=when, day=day))
-        await ReputationEvent.bulk_create(events, using_db=conn)
+        await db.insert_many(events, conn)
 
     async def _reputation_totals(self) -> None:
         """Cached totals from the ledger, then how many match the dump's own figures."""

@@ -28,8 +28,6 @@ from community.insights.periods import Period, day_number
 
 settings.declare("insights.answered_within_hour_target", 95,
                  "Target share (%) of questions answered by the community within an hour", "insights")
-settings.declare("insights.handling_minutes", 12,
-                 "Minutes an agent spends on one escalated question (for the SLA what-if)", "insights")
 
 HOUR_MS = 3_600_000
 TOP = 10

@@ -24,6 +24,9 @@ from community.errors import Invalid
 from community.insights import rollup
 from community.insights.periods import Period, day_number
 
+settings.declare("insights.handling_minutes", 12,
+                 "Minutes an agent spends on one escalated question (for the SLA what-if)", "insights")
+
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 MAX_SLA_MINUTES = 60 * 24 * 30
@@ -165,16 +168,26 @@ async def sla_whatif(period: Period, sla_minutes: int, business_hours: BusinessH
         into_window = f"(({b_c} + {sla_ms} - 1) % {d} + 1)"
         deadline_hour = (f"(({business_hours.start_ms} + {into_window} - (CASE WHEN {into_window} = {d} THEN 1 ELSE 0 END))"
                          f" / {HOUR_MS})")
-        escalates = (f"(CASE WHEN ({fa} IS NULL AND {elapsed_to_now} >= {sla_ms}) "
-                     f"OR ({fa} IS NOT NULL AND {elapsed_to_answer} >= {sla_ms}) THEN 1 ELSE 0 END)")
-        # Business time is per question arithmetic: one pass over the range's facts.
+        escalates = (f"(({fa} IS NULL AND {elapsed_to_now} >= {sla_ms}) "
+                     f"OR ({fa} IS NOT NULL AND {elapsed_to_answer} >= {sla_ms}))")
+        # Business time is per question arithmetic: one pass over the range's facts, counted per
+        # day and deadline hour (-1: would not escalate), at most 25 rows a day.
         inner = f"SELECT f.day AS day, f.asked_ms AS c_ms, f.asked_ms + f.first_wait_ms AS fa_ms FROM {rollup.FACTS} f WHERE {rollup.asked_in()}"
         rows = await db.fetch(
-            f"SELECT x.day AS day, COUNT(*) AS asked, SUM({escalates}) AS escalate FROM ({inner}) AS x GROUP BY x.day",
+            f"SELECT y.day AS day, y.hour AS hour, COUNT(*) AS n FROM (SELECT x.day AS day, "
+            f"CASE WHEN {escalates} THEN {deadline_hour} ELSE -1 END AS hour FROM ({inner}) AS x) AS y GROUP BY y.day, y.hour",
             rollup.asked_params(period))
-        counts = {int(r["day"]): (int(r["asked"]), int(r["escalate"] or 0)) for r in rows}
-        escalating = f"SELECT {deadline_hour} AS hour FROM ({inner}) AS x WHERE {escalates} = 1"
-        escalating_params = rollup.asked_params(period)
+        tallies: dict[int, list[int]] = {}
+        hours: dict[int, int] = {}
+        for r in rows:
+            day, hour, n = int(r["day"]), int(r["hour"]), int(r["n"])
+            tally = tallies.setdefault(day, [0, 0])
+            tally[0] += n
+            if hour >= 0:
+                tally[1] += n
+                hours[hour] = hours.get(hour, 0) + n
+        counts = {day: (asked, n) for day, (asked, n) in tallies.items()}
+        escalating = None
     per_day = []
     total = escalated = 0
     for day in period.days():
@@ -183,10 +196,13 @@ async def sla_whatif(period: Period, sla_minutes: int, business_hours: BusinessH
         total += asked
         escalated += esc
     busiest = None
-    if escalated:
+    if escalated and escalating is not None:
         rows = await db.fetch(f"SELECT h.hour AS hour, COUNT(*) AS n FROM ({escalating}) AS h "
                               "GROUP BY h.hour ORDER BY n DESC, h.hour LIMIT 1", escalating_params)
-        hour, n = int(rows[0]["hour"]), int(rows[0]["n"])
+        hours = {int(rows[0]["hour"]): int(rows[0]["n"])}
+    if escalated:
+        hour = min(hours, key=lambda h: (-hours[h], h))
+        n = hours[hour]
         busiest = {"hour": hour, "label": f"{hour:02d}:00-{(hour + 1) % 24:02d}:00 UTC", "would_escalate": n,
                    "per_day": round(n / period.day_count, 2)}
     return WhatIf(period, sla_minutes, business_hours, handling, total, escalated, per_day, busiest,
