@@ -90,6 +90,24 @@ def _business_ms(ms: str, hours: BusinessHours) -> str:
     return f"({before} * {d} + (CASE WHEN {shifted} % 7 < 5 THEN {inside} ELSE 0 END))"
 
 
+def _business_now(ms: int, hours: BusinessHours) -> int:
+    """B(t) for a moment known here (the Python twin of `_business_ms`)."""
+    s, d = hours.start_ms, hours.length_ms
+    day, tod = ms // DAY_MS, ms % DAY_MS
+    inside = 0 if tod <= s else d if tod >= s + d else tod - s
+    if not hours.weekdays:
+        return day * d + inside
+    shifted = day + 3
+    before = shifted // 7 * 5 + min(shifted % 7, 5)
+    return before * d + (inside if shifted % 7 < 5 else 0)
+
+
+async def _asked_per_day(period: Period) -> dict[int, int]:
+    return {int(r["day"]): int(r["asked"]) for r in await db.fetch(
+        f"SELECT d.day AS day, d.asked AS asked FROM {rollup.DAYS} d WHERE d.day >= ? AND d.day <= ?",
+        rollup.range_params(period))}
+
+
 async def _round_the_clock_counts(period: Period, sla_ms: int, now_ms: int) -> dict[int, tuple[int, int]]:
     """Per day: (asked, would escalate). Asked from the day counts; late first answers from the
     wait histograms, bucket by bucket past the one the SLA falls inside; that one bucket, and the
@@ -98,8 +116,7 @@ async def _round_the_clock_counts(period: Period, sla_ms: int, now_ms: int) -> d
     _, edge_high = rollup.bucket_range(edge)
     settled_before = (now_ms - sla_ms + 1) // DAY_MS  # days wholly asked at least an SLA ago
     days = rollup.range_params(period)
-    counts = {int(r["day"]): [int(r["asked"]), 0] for r in await db.fetch(
-        f"SELECT d.day AS day, d.asked AS asked FROM {rollup.DAYS} d WHERE d.day >= ? AND d.day <= ?", days)}
+    counts = {day: [asked, 0] for day, asked in (await _asked_per_day(period)).items()}
     by_bucket, by_wait = rollup.indexed("insights_wait_by_bucket"), rollup.indexed("insights_question_by_first_wait")
     late = await db.fetch(
         "SELECT x.day AS day, SUM(x.n) AS n FROM ("
@@ -158,34 +175,37 @@ async def sla_whatif(period: Period, sla_minutes: int, business_hours: BusinessH
                       "AND f.asked_ms <= ? AND f.day >= ? AND f.day <= ?")
         escalating_params = [True, sla_ms, *rollup.range_params(period), True, now_ms - sla_ms, *rollup.range_params(period)]
     else:
-        c, fa = "x.c_ms", "x.fa_ms"
-        b_c = _business_ms(c, business_hours)
-        elapsed_to_answer = f"({_business_ms(fa, business_hours)} - {b_c})"
-        elapsed_to_now = f"({_business_ms(str(now_ms), business_hours)} - {b_c})"
-        # The deadline is the first moment business time reaches B(c) + SLA: some point inside a
+        # Business time never runs faster than the clock, so only questions whose first answer
+        # came an SLA or more after asking (or never came) can have used up the SLA: the wait
+        # index finds them, and B(asked), B(first answer) are worked out for those alone, once
+        # each, in a subquery the planner keeps as it is (the fence stops it from pasting the
+        # expressions into each use below). B(now) is a number worked out here.
+        fence = " OFFSET 0" if db.dialect() == "postgres" else " LIMIT -1"
+        by_wait = rollup.indexed("insights_question_by_first_wait")
+        b_c = _business_ms("f.asked_ms", business_hours)
+        times = (f"SELECT f.day AS day, {b_c} AS bc, {_business_ms('f.asked_ms + f.first_wait_ms', business_hours)} AS bfa "
+                 f"FROM {rollup.FACTS} f{by_wait} WHERE f.visible = ? AND f.first_wait_ms >= ? AND f.day >= ? AND f.day <= ? "
+                 f"UNION ALL SELECT f.day AS day, {b_c} AS bc, NULL AS bfa "
+                 f"FROM {rollup.FACTS} f{by_wait} WHERE f.visible = ? AND f.first_wait_ms IS NULL AND f.asked_ms <= ? "
+                 f"AND f.day >= ? AND f.day <= ?{fence}")
+        b_now = _business_now(now_ms, business_hours)
+        # The deadline is the first moment business time reaches B(asked) + SLA: some point inside a
         # window (a deadline landing exactly on a window's edge counts at the close of the window before).
         d = business_hours.length_ms
-        into_window = f"(({b_c} + {sla_ms} - 1) % {d} + 1)"
+        into_window = f"((x.bc + {sla_ms} - 1) % {d} + 1)"
         deadline_hour = (f"(({business_hours.start_ms} + {into_window} - (CASE WHEN {into_window} = {d} THEN 1 ELSE 0 END))"
                          f" / {HOUR_MS})")
-        escalates = (f"(({fa} IS NULL AND {elapsed_to_now} >= {sla_ms}) "
-                     f"OR ({fa} IS NOT NULL AND {elapsed_to_answer} >= {sla_ms}))")
-        # Business time is per question arithmetic: one pass over the range's facts, counted per
-        # day and deadline hour (-1: would not escalate), at most 25 rows a day.
-        inner = f"SELECT f.day AS day, f.asked_ms AS c_ms, f.asked_ms + f.first_wait_ms AS fa_ms FROM {rollup.FACTS} f WHERE {rollup.asked_in()}"
+        escalates = f"((x.bfa IS NULL AND {b_now} - x.bc >= {sla_ms}) OR (x.bfa - x.bc >= {sla_ms}))"
         rows = await db.fetch(
-            f"SELECT y.day AS day, y.hour AS hour, COUNT(*) AS n FROM (SELECT x.day AS day, "
-            f"CASE WHEN {escalates} THEN {deadline_hour} ELSE -1 END AS hour FROM ({inner}) AS x) AS y GROUP BY y.day, y.hour",
-            rollup.asked_params(period))
-        tallies: dict[int, list[int]] = {}
+            f"SELECT x.day AS day, {deadline_hour} AS hour, COUNT(*) AS n FROM ({times}) AS x WHERE {escalates} "
+            "GROUP BY x.day, hour",
+            [True, sla_ms, *rollup.range_params(period), True, now_ms - sla_ms, *rollup.range_params(period)])
+        tallies = {day: [asked, 0] for day, asked in (await _asked_per_day(period)).items()}
         hours: dict[int, int] = {}
         for r in rows:
             day, hour, n = int(r["day"]), int(r["hour"]), int(r["n"])
-            tally = tallies.setdefault(day, [0, 0])
-            tally[0] += n
-            if hour >= 0:
-                tally[1] += n
-                hours[hour] = hours.get(hour, 0) + n
+            tallies.setdefault(day, [0, 0])[1] += n
+            hours[hour] = hours.get(hour, 0) + n
         counts = {day: (asked, n) for day, (asked, n) in tallies.items()}
         escalating = None
     per_day = []
