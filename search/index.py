@@ -18,8 +18,10 @@ Designed for the forum's queries rather than Whoosh's defaults:
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import shutil
 import threading
 import time
 from collections import OrderedDict
@@ -39,6 +41,8 @@ from search.postings import SegmentStats
 from search.query import SearchQuery, Term, parse
 from search.results import MAX_PAGE, PER_PAGE, Hit, SearchPage, rerank_window
 
+log = logging.getLogger("search.index")
+
 REFRESH_SECONDS = 0.25  # how often a searcher looks for a newer index generation
 CACHE_SIZE = 2000
 WINDOW = 20  # hits fetched per block (reranked by quality within the block)
@@ -51,8 +55,9 @@ SIMILAR_BODY_MAX_SHARE = 0.02  # when they occur in at most 2% of them (short po
 RELAXED_TERMS = 4  # an OR fallback uses only this many of the query's rarest words,
 RELAXED_MAX_SHARE = 0.05  # and none found in more than 5% of threads (they would only add noise and time)
 SNIPPET_CHARS = 220
-SMALL_SEGMENT_DOCS = 5000  # segments below this size are folded together by the indexer's commits
 MERGE_FANOUT = 8  # that many segments of one size tier are merged into one of the next tier
+COMMIT_MERGE_DOCS = 64  # tiers wholly under this size are merged inside a commit (at most ~500 posts)
+SMALL_SEGMENT_DOCS = 300_000  # bigger tiers, wholly under this size, are merged beside the commits
 REBUILD_PROCS = 2  # worker processes a big rebuild indexes with (at most the machine's cores)
 PARALLEL_REBUILD_FROM = 5000  # threads; smaller rebuilds index in this process
 
@@ -132,30 +137,37 @@ def _size_tier(docs: int) -> int:
     return tier
 
 
-def merge_small_segments(writer, segments):
-    """Merge policy for the indexer's small commits: never touch the big segment(s) a rebuild wrote,
-    and fold small segments together by size tier (log-structured), so a commit merges only segments
-    of about its own size: most commits merge nothing or a few tiny segments, and a document is
-    rewritten once per tier rather than on every merge. (Whoosh's default, MERGE_SMALL, eventually
-    merges the big segment too, stalling a commit, and so new posts, for many seconds.)"""
-    from whoosh.reading import SegmentReader
-
+def _due_tier(segments, low: int, high: int) -> list:
+    """The segments of the smallest size tier (of those whose whole range lies from `low` to
+    `high` documents) that numbers MERGE_FANOUT or more; [] when none does."""
     tiers: dict[int, list] = {}
     for seg in segments:
         tier = _size_tier(seg.doc_count_all())
-        # Only tiers lying wholly under SMALL_SEGMENT_DOCS: merging eight segments of a bigger tier
-        # would rewrite tens of thousands of posts in one commit.
-        if MERGE_FANOUT ** (tier + 1) <= SMALL_SEGMENT_DOCS:
+        if low <= MERGE_FANOUT ** tier and MERGE_FANOUT ** (tier + 1) <= high:
             tiers.setdefault(tier, []).append(seg)
-    for tier in sorted(tiers):
-        group = tiers[tier]
-        if len(group) >= MERGE_FANOUT:
-            for seg in group:
-                reader = SegmentReader(writer.storage, writer.schema, seg)
-                writer.add_reader(reader)
-                reader.close()
-            return [seg for seg in segments if seg not in group]
-    return segments
+    return next((tiers[t] for t in sorted(tiers) if len(tiers[t]) >= MERGE_FANOUT), [])
+
+
+def merge_small_segments(writer, segments):
+    """Merge policy for the indexer's small commits: fold the smallest segments together by size
+    tier (log-structured), so a commit merges only segments of about its own size, at most a few
+    hundred posts, and a document is rewritten once per tier rather than on every merge. Bigger
+    tiers are merged beside the commits (`WhooshIndex.merge_in_background`), never inside one: a
+    merge of thousands of posts would hold the writer, and so new posts, for seconds. (Whoosh's
+    default, MERGE_SMALL, eventually merges the big segment too, inside a commit.)"""
+    from whoosh.reading import SegmentReader
+
+    group = _due_tier(segments, 0, COMMIT_MERGE_DOCS)
+    for seg in group:
+        reader = SegmentReader(writer.storage, writer.schema, seg)
+        writer.add_reader(reader)
+        reader.close()
+    return [seg for seg in segments if seg not in group]
+
+
+def background_merge_group(segments) -> list:
+    """Segments of one tier too big to merge inside a commit, and not too big to merge at all."""
+    return _due_tier(segments, COMMIT_MERGE_DOCS, SMALL_SEGMENT_DOCS)
 
 
 def rebuild_procs(threads: int) -> int:
@@ -187,8 +199,9 @@ def _decorate(results) -> None:
 class WhooshIndex:
     """The index directory, its single writer and its shared searcher."""
 
-    def __init__(self, directory: Path | str) -> None:
+    def __init__(self, directory: Path | str, background_merges: bool = True) -> None:
         self.directory = Path(directory)
+        self.background_merges = background_merges  # after a commit, merge big tiers in a thread
         self.directory.mkdir(parents=True, exist_ok=True)
         self.needs_rebuild = False  # a new or outdated index: the indexer rebuilds it from the database
         schema = make_schema()
@@ -202,6 +215,7 @@ class WhooshIndex:
             self.ix = index.create_in(str(self.directory), schema)
             self.needs_rebuild = True
         self._write_lock = threading.Lock()
+        self._merging = threading.Lock()  # one background merge at a time
         self._read_lock = threading.Lock()
         self._weighting = scoring.BM25F()
         self._counts = SegmentStats(self._weighting)  # term counts per segment, kept across generations
@@ -553,6 +567,90 @@ class WhooshIndex:
                 raise
             writer.commit(mergetype=merge_small_segments)
         self._stale = True
+        if self.background_merges and not self._merging.locked() and background_merge_group(self.ix._segments()):
+            threading.Thread(target=self._merge_logged, name="whoosh-merge", daemon=True).start()
+
+    def _merge_logged(self) -> None:
+        try:
+            self.merge_in_background()
+        except Exception:  # the index is intact: the segments stay as they were until the next try
+            log.exception("background merge of search index segments failed")
+
+    def merge_in_background(self) -> bool:
+        """Merge one due tier of segments without holding the writer while merging, so the
+        indexer's commits (and new posts) go on meanwhile: the segments are read as they were,
+        written into a new segment in a side directory, and swapped in by one short commit that
+        also carries over the deletions (edits) those segments received during the merge.
+        Returns whether a merge was made."""
+        if not self._merging.acquire(blocking=False):
+            return False
+        try:
+            built = self._build_merge()
+            return built is not None and self._swap_merge(*built)
+        finally:
+            shutil.rmtree(self.directory / ".merge", ignore_errors=True)
+            self._merging.release()
+
+    def _build_merge(self):
+        from whoosh.reading import SegmentReader
+
+        group = background_merge_group(self.ix._read_toc().segments)  # fresh copies: deletions as of now
+        if not group:
+            return None
+        work = self.directory / ".merge"  # a dot name: Whoosh's clean-up of the index leaves it alone
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        side = index.create_in(str(work), self.ix.schema, indexname=self.ix.indexname)
+        writer = side.writer()
+        docmap: dict[tuple[str, int], int] = {}
+        try:
+            for seg in group:
+                reader = SegmentReader(self.ix.storage, self.ix.schema, seg)
+                try:
+                    writer.add_reader(reader)  # live documents, in order: numbered as below
+                finally:
+                    reader.close()
+                for docnum in range(seg.doc_count_all()):
+                    if not seg.is_deleted(docnum):
+                        docmap[(seg.segid, docnum)] = len(docmap)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(mergetype=writing.NO_MERGE)
+        merged = side._read_toc().segments  # none when every document was deleted
+        side.close()
+        return group, merged, docmap, work
+
+    def _swap_merge(self, group, merged, docmap, work) -> bool:
+        try:
+            return self._swap_merged_segment(group, merged, docmap, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _swap_merged_segment(self, group, merged, docmap, work) -> bool:
+        with self._write_lock:
+            writer = self.ix.writer(timeout=10.0)
+            try:
+                current = {seg.segid: seg for seg in writer.segments}
+                if any(seg.segid not in current for seg in group):  # a rebuild (or another merger) came first
+                    writer.cancel()
+                    return False
+                for seg in group:  # deleted while the merge ran: delete the merged copy too
+                    for docnum in current[seg.segid].deleted_docs():
+                        if not seg.is_deleted(docnum):
+                            merged[0].delete_document(docmap[(seg.segid, docnum)])
+                for seg in merged:
+                    for name in os.listdir(work):
+                        if name.startswith(seg.segment_id()):
+                            os.replace(work / name, self.directory / name)
+                gone = {seg.segid for seg in group}
+                final = [seg for seg in writer.segments if seg.segid not in gone] + merged
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit(mergetype=lambda _writer, _segments: final)
+        self._stale = True
+        return True
 
     def rebuild(self, batches: Iterable[list[ThreadDoc]], on_batch: Callable[[int], None] | None = None,
                 procs: int = 1, limitmb: int = 256) -> int:
@@ -591,6 +689,8 @@ class WhooshIndex:
         self._stale = True
 
     def close(self) -> None:
+        with self._merging:  # a background merge finishes first
+            pass
         with self._read_lock:
             self._searcher.close()
         self.ix.close()

@@ -35,12 +35,13 @@ async def test_a_question_asked_in_this_process_wakes_the_indexer(app, users):
     try:
         asked = await questions.ask(member, "Wifi calling drops on the train", "Every call over wifi drops near tunnels.", "wifi")
 
-        async def searchable() -> None:
-            while asked.id not in [h.question_id for h in (await backend.search("wifi calling")).items]:
+        async def searchable_and_drained() -> None:
+            # The outbox rows go once the commit is made, a moment after searches can see it.
+            while (asked.id not in [h.question_id for h in (await backend.search("wifi calling")).items]
+                   or await IndexOutbox.all().count()):
                 await asyncio.sleep(0.01)
 
-        await asyncio.wait_for(searchable(), timeout=10)
-        assert await IndexOutbox.all().count() == 0
+        await asyncio.wait_for(searchable_and_drained(), timeout=10)
     finally:
         loop.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -61,7 +62,8 @@ def test_one_commit_keeps_one_document_per_thread(tmp_path):
 def test_small_commits_merge_by_size_tier_and_never_touch_the_rebuilt_segment(tmp_path, monkeypatch):
     monkeypatch.setattr(search_index, "SMALL_SEGMENT_DOCS", 100)
     monkeypatch.setattr(search_index, "MERGE_FANOUT", 3)  # tiers of 1-2, 3-8, 9-26, 27-80 documents
-    ix = WhooshIndex(tmp_path / "index")
+    monkeypatch.setattr(search_index, "COMMIT_MERGE_DOCS", 9)  # commits merge the 1-2 and 3-8 tiers only
+    ix = WhooshIndex(tmp_path / "index", background_merges=False)
     ix.rebuild([[thread(n, f"Bulk thread {n} about parcels") for n in range(1, 121)]])
     big = [seg.segment_id() for seg in ix.ix._segments()]
     assert len(big) == 1
@@ -76,9 +78,64 @@ def test_small_commits_merge_by_size_tier_and_never_touch_the_rebuilt_segment(tm
     # Merges folded a tier at a time: tiny ones often, bigger ones rarely, so each document was
     # rewritten about once per tier (4 tiers), not at every merge.
     assert merges and min(merges) <= 4 and max(merges) >= 9
+    assert max(merges) <= 3 * 8  # nothing bigger than the 3-8 tier was merged inside a commit
     assert sum(1 for m in merges if m <= 4) > len(merges) / 2
     assert sum(merges) <= 40 * 4
-    assert ix.search("parcels").total >= 160
+    # The 9-26 tier is merged beside the commits.
+    tier2 = [seg for seg in ix.ix._segments() if 9 <= seg.doc_count_all() <= 26]
+    assert len(tier2) >= 3
+    assert ix.merge_in_background()
+    after = ix.ix._segments()
+    assert big[0] in [seg.segment_id() for seg in after]
+    assert len([seg for seg in after if 9 <= seg.doc_count_all() <= 26]) == len(tier2) - 3
+    assert found(ix, "parcels", 200).__len__() == 160
+    ix.close()
+
+
+def _three_segments_of_five(tmp_path, monkeypatch, **options) -> WhooshIndex:
+    monkeypatch.setattr(search_index, "MERGE_FANOUT", 3)
+    monkeypatch.setattr(search_index, "COMMIT_MERGE_DOCS", 3)  # commits merge 1-2 document segments only
+    monkeypatch.setattr(search_index, "SMALL_SEGMENT_DOCS", 100)
+    ix = WhooshIndex(tmp_path / "index", **options)
+    for start in (0, 5, 10):
+        ix.apply([thread(n, f"Thread {n} about roaming") for n in range(start + 1, start + 6)], [])
+    return ix
+
+
+def test_a_background_merge_keeps_edits_and_removals_made_while_it_ran(tmp_path, monkeypatch):
+    ix = _three_segments_of_five(tmp_path, monkeypatch, background_merges=False)
+    assert sorted(seg.doc_count_all() for seg in ix.ix._segments()) == [5, 5, 5]
+    built = ix._build_merge()  # the merge reads the three segments as they are now...
+    assert built is not None and len(built[0]) == 3
+    ix.apply([thread(2, "Thread 2 edited about voicemail")], [7])  # ...while an edit and a removal commit
+    assert ix._swap_merge(*built)
+    segments = ix.ix._segments()
+    assert sorted((seg.doc_count_all(), seg.deleted_count()) for seg in segments) == [(1, 0), (15, 2)]
+    assert sorted(found(ix, "roaming")) == [n for n in range(1, 16) if n not in (2, 7)]
+    assert found(ix, "voicemail") == [2]
+    assert ix.search("thread").total == 14
+    assert not (tmp_path / "index" / ".merge").exists() or not any((tmp_path / "index" / ".merge").iterdir())
+    ix.close()
+    reopened = WhooshIndex(tmp_path / "index")  # what was committed is what another process sees
+    assert sorted(found(reopened, "roaming")) == [n for n in range(1, 16) if n not in (2, 7)]
+    reopened.close()
+
+
+def test_a_background_merge_overtaken_by_a_rebuild_is_dropped(tmp_path, monkeypatch):
+    ix = _three_segments_of_five(tmp_path, monkeypatch, background_merges=False)
+    built = ix._build_merge()
+    ix.rebuild([[thread(n, f"Rebuilt thread {n} about billing") for n in range(100, 104)]])
+    assert not ix._swap_merge(*built)
+    assert sorted(found(ix, "thread")) == [100, 101, 102, 103] and found(ix, "roaming") == []
+    ix.close()
+
+
+def test_commits_start_the_background_merge_themselves(tmp_path, monkeypatch):
+    ix = _three_segments_of_five(tmp_path, monkeypatch)  # the third commit makes the tier due
+    ix.close()  # waits for a merge in flight
+    ix = WhooshIndex(tmp_path / "index", background_merges=False)
+    assert [seg.doc_count_all() for seg in ix.ix._segments()] == [15]
+    assert sorted(found(ix, "roaming")) == list(range(1, 16))
     ix.close()
 
 
