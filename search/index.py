@@ -148,6 +148,18 @@ def _due_tier(segments, low: int, high: int) -> list:
     return next((tiers[t] for t in sorted(tiers) if len(tiers[t]) >= MERGE_FANOUT), [])
 
 
+def _add_segments(writer, storage, segments) -> None:
+    """Copy the live documents of these segments (of `storage`) into the writer's new segment."""
+    from whoosh.reading import SegmentReader
+
+    for seg in segments:
+        reader = SegmentReader(storage, writer.schema, seg)
+        try:
+            writer.add_reader(reader)
+        finally:
+            reader.close()
+
+
 def merge_small_segments(writer, segments):
     """Merge policy for the indexer's small commits: fold the smallest segments together by size
     tier (log-structured), so a commit merges only segments of about its own size, at most a few
@@ -155,13 +167,8 @@ def merge_small_segments(writer, segments):
     tiers are merged beside the commits (`WhooshIndex.merge_in_background`), never inside one: a
     merge of thousands of posts would hold the writer, and so new posts, for seconds. (Whoosh's
     default, MERGE_SMALL, eventually merges the big segment too, inside a commit.)"""
-    from whoosh.reading import SegmentReader
-
     group = _due_tier(segments, 0, COMMIT_MERGE_DOCS)
-    for seg in group:
-        reader = SegmentReader(writer.storage, writer.schema, seg)
-        writer.add_reader(reader)
-        reader.close()
+    _add_segments(writer, writer.storage, group)
     return [seg for seg in segments if seg not in group]
 
 
@@ -588,12 +595,9 @@ class WhooshIndex:
             built = self._build_merge()
             return built is not None and self._swap_merge(*built)
         finally:
-            shutil.rmtree(self.directory / ".merge", ignore_errors=True)
             self._merging.release()
 
     def _build_merge(self):
-        from whoosh.reading import SegmentReader
-
         group = background_merge_group(self.ix._read_toc().segments)  # fresh copies: deletions as of now
         if not group:
             return None
@@ -602,20 +606,15 @@ class WhooshIndex:
         work.mkdir()
         side = index.create_in(str(work), self.ix.schema, indexname=self.ix.indexname)
         writer = side.writer()
-        docmap: dict[tuple[str, int], int] = {}
         try:
-            for seg in group:
-                reader = SegmentReader(self.ix.storage, self.ix.schema, seg)
-                try:
-                    writer.add_reader(reader)  # live documents, in order: numbered as below
-                finally:
-                    reader.close()
-                for docnum in range(seg.doc_count_all()):
-                    if not seg.is_deleted(docnum):
-                        docmap[(seg.segid, docnum)] = len(docmap)
+            _add_segments(writer, self.ix.storage, group)
         except BaseException:
             writer.cancel()
+            shutil.rmtree(work, ignore_errors=True)
             raise
+        # The merged segment numbers the live documents in the order they were copied.
+        live = ((seg.segid, docnum) for seg in group for docnum in range(seg.doc_count_all()) if not seg.is_deleted(docnum))
+        docmap = {key: n for n, key in enumerate(live)}
         writer.commit(mergetype=writing.NO_MERGE)
         merged = side._read_toc().segments  # none when every document was deleted
         side.close()
@@ -623,34 +622,31 @@ class WhooshIndex:
 
     def _swap_merge(self, group, merged, docmap, work) -> bool:
         try:
-            return self._swap_merged_segment(group, merged, docmap, work)
+            with self._write_lock:
+                writer = self.ix.writer(timeout=10.0)
+                try:
+                    current = {seg.segid: seg for seg in writer.segments}
+                    if any(seg.segid not in current for seg in group):  # a rebuild (or another merger) came first
+                        writer.cancel()
+                        return False
+                    for seg in group:  # deleted while the merge ran: delete the merged copy too
+                        for docnum in current[seg.segid].deleted_docs():
+                            if not seg.is_deleted(docnum):
+                                merged[0].delete_document(docmap[(seg.segid, docnum)])
+                    for seg in merged:
+                        for name in os.listdir(work):
+                            if name.startswith(seg.segment_id()):
+                                os.replace(work / name, self.directory / name)
+                    gone = {seg.segid for seg in group}
+                    final = [seg for seg in writer.segments if seg.segid not in gone] + merged
+                except BaseException:
+                    writer.cancel()
+                    raise
+                writer.commit(mergetype=lambda _writer, _segments: final)
+            self._stale = True
+            return True
         finally:
             shutil.rmtree(work, ignore_errors=True)
-
-    def _swap_merged_segment(self, group, merged, docmap, work) -> bool:
-        with self._write_lock:
-            writer = self.ix.writer(timeout=10.0)
-            try:
-                current = {seg.segid: seg for seg in writer.segments}
-                if any(seg.segid not in current for seg in group):  # a rebuild (or another merger) came first
-                    writer.cancel()
-                    return False
-                for seg in group:  # deleted while the merge ran: delete the merged copy too
-                    for docnum in current[seg.segid].deleted_docs():
-                        if not seg.is_deleted(docnum):
-                            merged[0].delete_document(docmap[(seg.segid, docnum)])
-                for seg in merged:
-                    for name in os.listdir(work):
-                        if name.startswith(seg.segment_id()):
-                            os.replace(work / name, self.directory / name)
-                gone = {seg.segid for seg in group}
-                final = [seg for seg in writer.segments if seg.segid not in gone] + merged
-            except BaseException:
-                writer.cancel()
-                raise
-            writer.commit(mergetype=lambda _writer, _segments: final)
-        self._stale = True
-        return True
 
     def rebuild(self, batches: Iterable[list[ThreadDoc]], on_batch: Callable[[int], None] | None = None,
                 procs: int = 1, limitmb: int = 256) -> int:

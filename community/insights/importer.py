@@ -479,7 +479,6 @@ class StackExchangeImport:
                         "WITH v (qid, aid) AS (VALUES " + ", ".join(["(CAST(? AS INTEGER), CAST(? AS INTEGER))"] * len(changed))
                         + ") UPDATE post SET accepted_answer_id = v.aid FROM v WHERE post.id = v.qid",
                         [n for pair in changed for n in pair], conn)
-                if changed:
                     await self._refresh_questions([q for q, _ in changed], conn)
                     await outbox.enqueue_many([q for q, _ in changed], conn)
                 tally.imported += len(changed)

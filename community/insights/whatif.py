@@ -163,17 +163,20 @@ async def sla_whatif(period: Period, sla_minutes: int, business_hours: BusinessH
     handling = int(settings.get("insights.handling_minutes") if handling_minutes is None else handling_minutes)
     sla_ms = sla_minutes * 60000
     now_ms = int(clock.now().astimezone(timezone.utc).timestamp() * 1000)
+    hours: dict[int, int]  # deadline hour of the day (UTC) -> questions that would escalate
     if business_hours is None:
         counts = await _round_the_clock_counts(period, sla_ms, now_ms)
         # The hour of the day (UTC) the deadline falls in, over the questions that would escalate:
         # those answered at or after the SLA (the facts' wait index), and those never answered.
-        hour = f"((f.asked_ms + {sla_ms}) % {DAY_MS}) / {HOUR_MS}"
+        deadline_hour = f"((f.asked_ms + {sla_ms}) % {DAY_MS}) / {HOUR_MS}"
         by_wait = rollup.indexed("insights_question_by_first_wait")
-        escalating = (f"SELECT {hour} AS hour FROM {rollup.FACTS} f{by_wait} WHERE f.visible = ? AND f.first_wait_ms >= ? "
+        escalating = (f"SELECT {deadline_hour} AS hour FROM {rollup.FACTS} f{by_wait} WHERE f.visible = ? AND f.first_wait_ms >= ? "
                       "AND f.day >= ? AND f.day <= ? UNION ALL "
-                      f"SELECT {hour} AS hour FROM {rollup.FACTS} f{by_wait} WHERE f.visible = ? AND f.first_wait_ms IS NULL "
+                      f"SELECT {deadline_hour} AS hour FROM {rollup.FACTS} f{by_wait} WHERE f.visible = ? AND f.first_wait_ms IS NULL "
                       "AND f.asked_ms <= ? AND f.day >= ? AND f.day <= ?")
-        escalating_params = [True, sla_ms, *rollup.range_params(period), True, now_ms - sla_ms, *rollup.range_params(period)]
+        hours = {int(r["hour"]): int(r["n"]) for r in await db.fetch(
+            f"SELECT h.hour AS hour, COUNT(*) AS n FROM ({escalating}) AS h GROUP BY h.hour",
+            [True, sla_ms, *rollup.range_params(period), True, now_ms - sla_ms, *rollup.range_params(period)])}
     else:
         # Business time never runs faster than the clock, so only questions whose first answer
         # came an SLA or more after asking (or never came) can have used up the SLA: the wait
@@ -201,13 +204,12 @@ async def sla_whatif(period: Period, sla_minutes: int, business_hours: BusinessH
             "GROUP BY x.day, hour",
             [True, sla_ms, *rollup.range_params(period), True, now_ms - sla_ms, *rollup.range_params(period)])
         tallies = {day: [asked, 0] for day, asked in (await _asked_per_day(period)).items()}
-        hours: dict[int, int] = {}
+        hours = {}
         for r in rows:
             day, hour, n = int(r["day"]), int(r["hour"]), int(r["n"])
             tallies.setdefault(day, [0, 0])[1] += n
             hours[hour] = hours.get(hour, 0) + n
         counts = {day: (asked, n) for day, (asked, n) in tallies.items()}
-        escalating = None
     per_day = []
     total = escalated = 0
     for day in period.days():
@@ -216,10 +218,6 @@ async def sla_whatif(period: Period, sla_minutes: int, business_hours: BusinessH
         total += asked
         escalated += esc
     busiest = None
-    if escalated and escalating is not None:
-        rows = await db.fetch(f"SELECT h.hour AS hour, COUNT(*) AS n FROM ({escalating}) AS h "
-                              "GROUP BY h.hour ORDER BY n DESC, h.hour LIMIT 1", escalating_params)
-        hours = {int(rows[0]["hour"]): int(rows[0]["n"])}
     if escalated:
         hour = min(hours, key=lambda h: (-hours[h], h))
         n = hours[hour]

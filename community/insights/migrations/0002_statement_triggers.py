@@ -18,7 +18,7 @@ from tortoise.migrations import operations as ops
 
 base = importlib.import_module("community.insights.migrations.0001_initial")
 
-# (table, trigger name, events); each function is named after its trigger.
+# (table, function): the function and its triggers (one per event in EVENTS) share the name.
 TRIGGERS = (("post", "insights_question_sync"), ("insights_question", "insights_rollup_sync"),
             ("support_ticket", "insights_ticket_sync"), ("reputation_event", "insights_contribution_sync"))
 EVENTS = {"post": ("INSERT", "UPDATE", "DELETE"), "insights_question": ("INSERT", "UPDATE", "DELETE"),
