@@ -5,11 +5,12 @@ Seeds a fresh database with set-based SQL: 1,000,000 questions over the past yea
 - 1% are unanswered but already have a (resolved) ticket: the steady state of a real forum;
 - the newest 200 are unanswered but still inside their SLA;
 - the rest were answered (a third of them solved).
-Then, per round: one sweep that escalates the 10,000 (timed: database time and wall time), the
-next sweep that finds nothing (the steady-state cost every ESCALATION_SWEEP_SECONDS), and the
-latency of GET /api/v1/questions/{id} through the app, before and while a sweep runs in the same
-process (same event loop, same database connection pool). The created tickets are deleted
-between rounds.
+Then, per round: one sweep that escalates the 10,000 alone (timed: database time, the time spent
+awaiting statements, and wall time); the same sweep again while GET /api/v1/questions/{id} runs
+back to back through the app in the same process (same event loop, same database connections),
+with the requests' latency before and during it (its database time then includes turns the loop
+gave to requests); and the next sweep, which finds nothing (the steady-state cost every
+ESCALATION_SWEEP_SECONDS). The created tickets are deleted before each sweep that escalates.
 
     .venv/bin/python bench/sweep_bench.py --database sqlite
     PG_TEST_PORT=55435 bash tests/with_postgres.sh .venv/bin/python bench/sweep_bench.py --database postgres
@@ -162,6 +163,14 @@ async def main() -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
         await latencies(client, ids, count=50)  # warm up
         for n in range(args.rounds):
+            # The sweep alone first: its database time without requests taking turns on the loop.
+            await reset_round()
+            alone = sweeper.SweepResult()
+            t0 = time.perf_counter()
+            await sweeper.escalate_due(await sweeper.find_due(sweeper.policy.current(), NOW, alone),
+                                       sweeper.policy.current(), NOW, alone)
+            alone_wall = time.perf_counter() - t0
+            # Then the same sweep again while requests run back to back in the same process.
             await reset_round()
             baseline = await latencies(client, ids)
             result = sweeper.SweepResult()
@@ -178,21 +187,24 @@ async def main() -> None:
             wall = await task
             idle = await sweeper.sweep(NOW)
             rows.append({
-                "due": result.due, "created": len(result.created), "db_ms": result.db_seconds * 1000, "wall_ms": wall * 1000,
+                "due": alone.due, "created": len(alone.created), "alone_db_ms": alone.db_seconds * 1000,
+                "alone_wall_ms": alone_wall * 1000, "db_ms": result.db_seconds * 1000, "wall_ms": wall * 1000,
                 "idle_db_ms": idle.db_seconds * 1000, "idle_candidates": idle.candidates,
                 "base_p50": statistics.median(baseline), "base_p95": pct(baseline, 0.95),
                 "during_p50": statistics.median(during), "during_p95": pct(during, 0.95), "during_max": max(during),
                 "during_n": len(during),
             })
             r = rows[-1]
-            print(f"round {n + 1}: escalated {r['created']:,} of {r['due']:,} due; sweep DB {r['db_ms']:.0f} ms, wall {r['wall_ms']:.0f} ms; "
+            print(f"round {n + 1}: escalated {r['created']:,} of {r['due']:,} due; sweep alone: DB {r['alone_db_ms']:.0f} ms, "
+                  f"wall {r['alone_wall_ms']:.0f} ms; beside requests: DB {r['db_ms']:.0f} ms, wall {r['wall_ms']:.0f} ms; "
                   f"idle sweep DB {r['idle_db_ms']:.1f} ms ({r['idle_candidates']} candidates); "
                   f"request p50/p95 {r['base_p50']:.1f}/{r['base_p95']:.1f} ms before, "
                   f"{r['during_p50']:.1f}/{r['during_p95']:.1f} ms (max {r['during_max']:.1f}, n={r['during_n']}) during")
     med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
     print(f"\nmedian of {len(rows)} rounds on {args.database} ({platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}):")
-    print(f"| {args.database} | {total:,} | {int(med['due']):,} | {med['db_ms']:.0f} ms | {med['wall_ms']:.0f} ms | "
+    print(f"| {args.database} | {total:,} | {int(med['due']):,} | {med['alone_db_ms']:.0f} ms | {med['alone_wall_ms']:.0f} ms | "
+          f"{med['db_ms']:.0f} ms | "
           f"{med['idle_db_ms']:.1f} ms | {med['base_p50']:.1f} / {med['base_p95']:.1f} ms | "
           f"{med['during_p50']:.1f} / {med['during_p95']:.1f} ms |")
     await db.close()

@@ -73,6 +73,43 @@ async def test_a_question_answered_between_find_and_insert_is_dropped(database, 
     assert await sweeper.escalate_due(found, pol, now) == []
 
 
+async def test_an_answer_still_being_written_when_the_sweep_starts_wins(database, users, fake_clock):
+    """The answer's transaction is open when the sweep writes: the sweep waits for it (the row
+    lock on PostgreSQL, the write lock on SQLite), then sees the answer and makes no ticket."""
+    asker = await users("asker", 50)
+    q = await _ask(asker, 1)
+    fake_clock.advance(minutes=61)
+    pol, now = policy.current(), fake_clock.now()
+    found = await sweeper.find_due(pol, now)
+    assert [d.question_id for d in found] == [q.id]
+    written, release = asyncio.Event(), asyncio.Event()
+
+    async def answer() -> None:  # its own task, so the sweep below is not inside this transaction
+        async with db.transaction() as conn:
+            await Post.filter(id=q.id).using_db(conn).update(first_answer_at=now, state="answered", answer_count=1)
+            written.set()
+            await release.wait()
+
+    answering = asyncio.ensure_future(answer())
+    await written.wait()
+    sweep = asyncio.ensure_future(sweeper.escalate_due(found, pol, now))
+    if db.dialect() == "postgres":
+        for _ in range(500):  # until the sweep's statement waits on the question's row lock
+            waiting = await db.fetch("SELECT COUNT(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            if waiting[0]["n"]:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            pytest.fail("the sweep never waited for the answer's transaction")
+    else:
+        await asyncio.sleep(0.2)  # the sweep's write transaction waits for the answer's
+    assert not sweep.done(), "the sweep wrote past an uncommitted answer"
+    release.set()
+    await answering
+    assert await sweep == []
+    assert await Ticket.filter(question_id=q.id).count() == 0
+
+
 async def test_sweep_reads_only_through_an_index(database):
     """The candidate query must not scan the post table."""
     conditions, values = sweeper._open_conditions()

@@ -8,7 +8,8 @@ One sweep is a handful of set-based statements, whatever the size of the forum:
 2. the exact deadline of each candidate (tag overrides, business hours) in Python;
 3. per batch, one transaction that re-reads and locks the due questions (an answer that arrived
    meanwhile wins), inserts their tickets with `ON CONFLICT (question_id) DO NOTHING`, and writes
-   history, the askers' notifications and the helpdesk events only for the tickets it inserted.
+   history, the askers' notifications and the helpdesk events only for the tickets it inserted
+   (on PostgreSQL the lock and the three inserts are one statement).
 Two sweepers racing therefore make one ticket per question: the unique question id decides.
 """
 
@@ -117,46 +118,46 @@ def _rows_param(dialect: str, rows: list[tuple[int, datetime]]) -> tuple[str, li
             [json.dumps([[q, str(d)] for q, d in rows])])
 
 
-def _ids_param(dialect: str, ids: list[int]) -> tuple[str, list[Any]]:
-    if dialect == "postgres":
-        return "= ANY(?::int[])", [ids]
-
-    return "IN (SELECT value FROM json_each(?))", [json.dumps(ids)]
+_TICKET = ("INSERT INTO support_ticket (question_id, state, source, reason, escalated_at, sla_breached_at, due_at, "
+           "claim_due_at, reply_due_at, updated_at) SELECT d.id, 'open', 'sla', '', ?, d.deadline, d.deadline, ?, ?, ? "
+           "FROM {due} ON CONFLICT (question_id) DO NOTHING RETURNING id, question_id")
+# History and the askers' notifications, set-based from the tickets just made (`t`: id, question_id).
+_HISTORY = ("INSERT INTO support_ticket_event (ticket_id, actor_id, action, detail, at) "
+            "SELECT t.id, NULL, 'escalated', 'No answer from the community within the SLA', ? FROM {made}")
+_NOTIFY = ("INSERT INTO notification (user_id, kind, text, url, created_at) "
+           "SELECT p.author_id, 'escalated', substr('Your question was passed to our support team: ' || p.title, 1, 300), "
+           "'/questions/' || CAST(p.id AS TEXT), ? FROM {made} JOIN post p ON p.id = t.question_id WHERE p.author_id IS NOT NULL")
 
 
 async def _escalate_batch(batch: list[Due], times: dict[str, datetime], now: datetime, conn: Any) -> list[int]:
     dialect = conn.capabilities.dialect
     conditions, values = _open_conditions()
-    # Re-read inside the transaction (and on PostgreSQL lock the rows, in id order): a question
-    # answered, closed or escalated since find_due is dropped by the join below.
-    # CROSS JOIN: SQLite then walks the batch and looks each question up by id, instead of
-    # walking every unanswered question for each batch.
-    in_batch, ids_value = _ids_param(dialect, [d.question_id for d in batch])
-    if dialect == "postgres":
-        await db.fetch(f"SELECT p.id FROM post p WHERE p.id {in_batch} ORDER BY p.id FOR UPDATE", ids_value, conn)
     table, table_values = _rows_param(dialect, [(d.question_id, d.deadline) for d in batch])
-    inserted = await db.fetch(
-        "INSERT INTO support_ticket (question_id, state, source, reason, escalated_at, sla_breached_at, due_at, "
-        "claim_due_at, reply_due_at, updated_at) "
-        f"SELECT p.id, 'open', 'sla', '', ?, v.deadline, v.deadline, ?, ?, ? FROM {table} CROSS JOIN post p "
-        f"WHERE p.id = v.qid AND {conditions} ON CONFLICT (question_id) DO NOTHING RETURNING id",
-        [now, times["claim_due_at"], times["reply_due_at"], now, *table_values, *values], conn)
+    # The due questions re-read inside the transaction: one answered, closed or escalated since
+    # find_due drops out here. CROSS JOIN: SQLite then walks the batch and looks each question up
+    # by id, instead of walking every unanswered question for each batch.
+    due = f"SELECT p.id, v.deadline FROM {table} CROSS JOIN post p WHERE p.id = v.qid AND {conditions}"
+    due_values = [*table_values, *values]
+    ticket_values = [now, times["claim_due_at"], times["reply_due_at"], now]
+    if dialect == "postgres":
+        # One statement: the due questions locked in id order (an answer committed meanwhile is
+        # seen: the lock re-reads the row), their tickets, history and notifications.
+        inserted = await db.fetch(
+            f"WITH due AS ({due} ORDER BY p.id FOR UPDATE OF p), "
+            f"made AS ({_TICKET.format(due='due d')}), "
+            f"history AS ({_HISTORY.format(made='made t')}), "
+            f"notified AS ({_NOTIFY.format(made='made t')}) "
+            "SELECT id FROM made", [*due_values, *ticket_values, now, now], conn)
+    else:
+        # SQLite: the write transaction already excludes every other writer.
+        inserted = await db.fetch(_TICKET.format(due=f"({due}) AS d WHERE true"), [*ticket_values, *due_values], conn)
     if not inserted:
         return []
     ids = sorted(r["id"] for r in inserted)
-    made, made_value = _ids_param(dialect, ids)
-    # History and the askers' notifications, set-based from the rows just inserted: a few
-    # statements per batch rather than a round trip per ticket.
-    await db.execute(
-        "INSERT INTO support_ticket_event (ticket_id, actor_id, action, detail, at) "
-        f"SELECT t.id, NULL, 'escalated', 'No answer from the community within the SLA', ? FROM support_ticket t WHERE t.id {made}",
-        [now, *made_value], conn)
-    await db.execute(
-        "INSERT INTO notification (user_id, kind, text, url, created_at) "
-        "SELECT p.author_id, 'escalated', substr('Your question was passed to our support team: ' || p.title, 1, 300), "
-        f"'/questions/' || CAST(p.id AS TEXT), ? FROM support_ticket t JOIN post p ON p.id = t.question_id "
-        f"WHERE t.id {made} AND p.author_id IS NOT NULL",
-        [now, *made_value], conn)
+    if dialect != "postgres":
+        made = "(SELECT id, question_id FROM support_ticket WHERE id IN (SELECT value FROM json_each(?))) AS t"
+        await db.execute(_HISTORY.format(made=made), [now, json.dumps(ids)], conn)
+        await db.execute(_NOTIFY.format(made=made), [now, json.dumps(ids)], conn)
     if webhooks.enabled():
         tickets = await Ticket.filter(id__in=ids).using_db(conn).select_related("question", "assignee")
         await webhooks.WebhookDelivery.bulk_create(
