@@ -33,6 +33,7 @@ from markupsafe import Markup, escape
 from whoosh import highlight, index, query as wq, scoring, writing
 from whoosh.analysis import RegexTokenizer, LowercaseFilter, StemmingAnalyzer, StopFilter
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.matching import AndNotMatcher
 from whoosh.searching import Results
 
 from search import segment_files  # noqa: F401  (segment readers open without copying their files)
@@ -120,6 +121,23 @@ class AnyOf(wq.Or):
     which clears and rescans a 2048-slot array in Python for every part and is far slower here."""
 
     matcher_type = wq.Or.DEFAULT_MATCHER
+
+
+class _ExcludingMatcher(AndNotMatcher):
+    """Whoosh's AndNotMatcher checks its first match against the excluded postings only when both
+    start on the same document: when the excluded postings start earlier, an excluded document
+    could come first and be kept. Skipping them forward first fixes it."""
+
+    def _find_first(self):
+        if self.a.is_active() and self.b.is_active():
+            self._find_next()
+
+
+class Without(wq.AndNot):
+    """`a` without the documents `b` matches (Whoosh's AndNot, with the matcher above)."""
+
+    def matcher(self, searcher, context=None):
+        return _ExcludingMatcher(self.a.matcher(searcher, context), self.b.matcher(searcher, searcher.boolean_context()))
 
 
 class MarkFormatter(highlight.HtmlFormatter):
@@ -294,12 +312,12 @@ class WhooshIndex:
             if parsed.has_text:
                 out.hints.append("Your words are too common to search on their own; add a more specific word.")
             # Only filters: the newest matching threads first.
-            q = wq.Every() if excluded is None else wq.AndNot(wq.Every(), excluded)
+            q = wq.Every() if excluded is None else Without(wq.Every(), excluded)
             results = searcher.search(q, filter=filters, mask=mask, limit=fetch, sortedby="created", reverse=True)
             hits = [(h, 1.0) for h in results]
             total, exact = self._total(results, fetch)
         else:
-            q = main if excluded is None else wq.AndNot(main, excluded)
+            q = main if excluded is None else Without(main, excluded)
             hits, total, exact = [], 0, True
             title_q = self._title_tier(parsed)
             if title_q is not None and q.estimate_size(searcher.reader()) < TITLE_TIER_FROM:
@@ -307,7 +325,7 @@ class WhooshIndex:
             if title_q is not None:
                 # Threads with every word in the title come first; their postings are short, so a
                 # query of common words is answered without walking every thread that mentions them.
-                first = searcher.search(title_q if excluded is None else wq.AndNot(title_q, excluded),
+                first = searcher.search(title_q if excluded is None else Without(title_q, excluded),
                                         filter=filters, mask=mask, limit=fetch)
                 _decorate(first)
                 hits = rerank_window([(h, h.score) for h in first], _quality, WINDOW)
@@ -326,7 +344,7 @@ class WhooshIndex:
                 # Too few threads have every word: follow them with threads that have some (best effort).
                 loose = self._relaxed_query(parsed, searcher)
                 if loose is not None:
-                    lq = loose if excluded is None else wq.AndNot(loose, excluded)
+                    lq = loose if excluded is None else Without(loose, excluded)
                     extra = searcher.search(lq, filter=filters, mask=mask, limit=fetch + len(hits))
                     _decorate(extra)
                     seen = {h.docnum for h, _ in hits}
