@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 from whoosh.searching import Results
 
 from search.documents import ThreadDoc
@@ -148,3 +149,50 @@ def test_an_excluded_word_excludes_whatever_order_the_threads_were_written_in(ix
     assert [h.question_id for h in ix.search("esim -roaming").items] == [1]
     assert {h.question_id for h in ix.search("esim").items} == {1, 3}
     assert [h.question_id for h in ix.search("-roaming [general]").items if h.question_id in (2, 3)] == []
+
+
+# Words whose stems differ from each other and from every other word's (none is a stop word).
+WORDS = ("signal", "roaming", "billing", "esim", "voicemail", "contract", "upgrade", "porting")
+TAGS = ("esim", "billing", "general")
+
+
+@st.composite
+def forums(draw):
+    """A few threads in a random order, each with some of WORDS in its title and body and one tag."""
+    n = draw(st.integers(1, 8))
+    threads = []
+    for qid in range(1, n + 1):
+        title = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=3))
+        body = draw(st.lists(st.sampled_from(WORDS), max_size=3))
+        threads.append(thread(qid, " ".join(title), " ".join(body) or "Nothing else to say.", tags=(draw(st.sampled_from(TAGS)),)))
+    return draw(st.permutations(threads))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(threads=forums(), a=st.sampled_from(WORDS), b=st.sampled_from(WORDS), tag=st.sampled_from(TAGS),
+       form=st.sampled_from(("{a}", "{a} -{b}", "{a} OR {b}", "{a} -[{tag}]", "{a} [{tag}]", "-{b} [{tag}]",
+                             "{a} OR {b} -[{tag}]", '"{a} {b}"', '"{a} {b}" -[{tag}]')))
+def test_the_index_matches_exactly_what_the_query_language_says(tmp_path_factory, threads, a, b, tag, form):
+    """Differential check of matching (not ranking) against a plain evaluation of each thread's
+    words: every matching thread is found, and nothing else, whatever order they were written in."""
+    ix = WhooshIndex(tmp_path_factory.mktemp("differential") / "index")
+    try:
+        ix.apply(threads, [])
+        query = form.format(a=a, b=b, tag=tag)
+
+        def matches(t: ThreadDoc) -> bool:
+            words = set(f"{t.title} {t.body}".split())
+            phrase = any(f" {a} {b} " in f" {text} " for text in (t.title, t.body))  # within one field
+            ok = {"{a}": a in words, "{a} -{b}": a in words and b not in words, "{a} OR {b}": a in words or b in words,
+                  "{a} -[{tag}]": a in words and tag not in t.tags, "{a} [{tag}]": a in words and tag in t.tags,
+                  "-{b} [{tag}]": b not in words and tag in t.tags,
+                  "{a} OR {b} -[{tag}]": (a in words or b in words) and tag not in t.tags,
+                  '"{a} {b}"': phrase, '"{a} {b}" -[{tag}]': phrase and tag not in t.tags}
+            return ok[form]
+
+        expected = {t.question_id for t in threads if matches(t)}
+        found = [h.question_id for h in ix.search(query, 1, 10).items]
+        assert len(found) == len(set(found)), f"{query!r} listed a thread twice: {found}"
+        assert set(found) == expected, f"{query!r} on {[(t.question_id, t.title, t.body, t.tags) for t in threads]}"
+    finally:
+        ix.close()
