@@ -31,7 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
-from search.corpus import read_all  # noqa: E402
+from search.corpus import link_pairs, read_all  # noqa: E402
 from search.index import WhooshIndex  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets" / "stackexchange"
@@ -50,8 +50,7 @@ def main() -> None:
     index = WhooshIndex(Path(tempfile.mkdtemp(prefix="dense-relevance-")))
     index.rebuild([docs])
     for kind, name in ((3, "duplicate"), (1, "linked")):
-        pairs = [(link.post_id, link.related_id) for link in links
-                 if link.kind == kind and link.post_id in by_id and link.related_id in by_id and link.post_id != link.related_id]
+        pairs = link_pairs(links, by_id, kind)
         queries = model.encode([by_id[dup].title for dup, _ in pairs], normalize_embeddings=True, show_progress_bar=False)
         lexical = [[h.question_id for h in index.search(by_id[dup].title, 1, 50).items if h.question_id != dup] for dup, _ in pairs]
         found = {"whoosh": sum(orig in lex[:5] for (_, orig), lex in zip(pairs, lexical))}

@@ -24,6 +24,13 @@ class Link:
     kind: int  # 1 linked, 3 duplicate
 
 
+def link_pairs(links: list[Link], known, kind: int) -> list[tuple[int, int]]:
+    """(post, related) question ids of the links of this kind between two different questions
+    that are both in `known`: for duplicates, (duplicate, original)."""
+    return [(link.post_id, link.related_id) for link in links
+            if link.kind == kind and link.post_id in known and link.related_id in known and link.post_id != link.related_id]
+
+
 def _rows(path: Path) -> Iterator[dict[str, str]]:
     for _, el in ET.iterparse(path, events=("end",)):
         if el.tag == "row":

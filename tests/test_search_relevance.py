@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from search.corpus import read_all
+from search.corpus import link_pairs, read_all
 from search.index import WhooshIndex
 from tests.conftest import require_datasets
 
@@ -29,8 +29,7 @@ def real_index(tmp_path_factory):
 
 
 def top5_rate(ix, by_id, links, kind: int) -> tuple[float, int]:
-    pairs = [(link.post_id, link.related_id) for link in links
-             if link.kind == kind and link.post_id in by_id and link.related_id in by_id and link.post_id != link.related_id]
+    pairs = link_pairs(links, by_id, kind)
     found = 0
     for duplicate, original in pairs:
         hits = [h.question_id for h in ix.search(by_id[duplicate].title, 1, 10).items if h.question_id != duplicate]
@@ -67,8 +66,7 @@ async def test_duplicate_titles_on_postgres_full_text(database):
     by_id = {d.question_id: d for d in docs}
     rates = {}
     for kind in (3, 1):
-        pairs = [(link.post_id, link.related_id) for link in links
-                 if link.kind == kind and link.post_id in by_id and link.related_id in by_id and link.post_id != link.related_id]
+        pairs = link_pairs(links, by_id, kind)
         found = 0
         for duplicate, original in pairs:
             page = await backend.search(by_id[duplicate].title, 1)

@@ -151,13 +151,14 @@ async def _escalate_batch(batch: list[Due], times: dict[str, datetime], now: dat
     else:
         # SQLite: the write transaction already excludes every other writer.
         inserted = await db.fetch(_TICKET.format(due=f"({due}) AS d WHERE true"), [*ticket_values, *due_values], conn)
+        if inserted:
+            made = "(SELECT id, question_id FROM support_ticket WHERE id IN (SELECT value FROM json_each(?))) AS t"
+            made_value = json.dumps([r["id"] for r in inserted])
+            await db.execute(_HISTORY.format(made=made), [now, made_value], conn)
+            await db.execute(_NOTIFY.format(made=made), [now, made_value], conn)
     if not inserted:
         return []
     ids = sorted(r["id"] for r in inserted)
-    if dialect != "postgres":
-        made = "(SELECT id, question_id FROM support_ticket WHERE id IN (SELECT value FROM json_each(?))) AS t"
-        await db.execute(_HISTORY.format(made=made), [now, json.dumps(ids)], conn)
-        await db.execute(_NOTIFY.format(made=made), [now, json.dumps(ids)], conn)
     if webhooks.enabled():
         tickets = await Ticket.filter(id__in=ids).using_db(conn).select_related("question", "assignee")
         await webhooks.WebhookDelivery.bulk_create(
