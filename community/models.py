@@ -21,6 +21,8 @@ class User(Model):
     suspended_until = fields.DatetimeField(null=True)
     suspension_reason = fields.TextField(default="")
     external_id = fields.CharField(max_length=64, null=True, unique=True)  # e.g. "se:cardano:42"
+    # The name shown beside posts when it differs from the username (imported members keep theirs).
+    display_name = fields.CharField(max_length=80, default="", db_default="")
 
     class Meta:
         table = "user"
@@ -40,9 +42,79 @@ class ApiToken(Model):
     digest = fields.CharField(max_length=64, unique=True)  # sha256 of the token; the token itself is never stored
     created_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
+    expires_at = fields.DatetimeField(null=True)  # null: tokens issued before expiry existed (never expire)
+    last_used_at = fields.DatetimeField(null=True)
+    label = fields.CharField(max_length=60, default="", db_default="")  # what the member called it
 
     class Meta:
         table = "api_token"
+
+
+class MemberSession(Model):
+    """A browser session on the server: the signed cookie names one, and ending it here ends it."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=64, unique=True)  # random, carried in the signed session cookie
+    user = fields.ForeignKeyField("community.User", related_name="sessions")
+    created_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField(null=True)
+    ended_at = fields.DatetimeField(null=True)
+    user_agent = fields.CharField(max_length=200, default="")
+
+    class Meta:
+        table = "member_session"
+        indexes = (("user_id", "ended_at"),)
+
+
+class RateEvent(Model):
+    """One counted action (a post, a sign-up, a failed log-in) under a key, for the rate limits."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=160)  # e.g. "post:user:12", "signup:ip:10.0.0.1"
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "rate_event"
+        indexes = (("key", "at"), ("at",))
+
+
+class IdempotentResponse(Model):
+    """The first response to an API write sent with an Idempotency-Key, replayed to its retries."""
+
+    id = fields.IntField(primary_key=True)
+    principal = fields.CharField(max_length=80)  # "user:ID", or "anon:ADDRESS"
+    key = fields.CharField(max_length=255)
+    method = fields.CharField(max_length=10)
+    path = fields.CharField(max_length=300)
+    status = fields.IntField(null=True)  # null while the first request is still running
+    body = fields.TextField(default="")
+    content_type = fields.CharField(max_length=100, default="")
+    created_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "idempotent_response"
+        unique_together = (("principal", "key"),)
+
+
+class OutgoingMail(Model):
+    """The mail outbox: a message is written here in the transaction that causes it, and a sender
+    delivers it with retries, so an unreachable mail server never fails a request."""
+
+    id = fields.IntField(primary_key=True)
+    to_address = fields.CharField(max_length=254)
+    subject = fields.CharField(max_length=200)
+    body_text = fields.TextField()
+    kind = fields.CharField(max_length=32, default="")  # "password_reset", ...
+    created_at = fields.DatetimeField()
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    sent_at = fields.DatetimeField(null=True)
+    failed_at = fields.DatetimeField(null=True)  # gave up after the last retry
+    last_error = fields.TextField(default="")
+
+    class Meta:
+        table = "outgoing_mail"
+        indexes = (("sent_at", "failed_at", "next_attempt_at"),)
 
 
 class LoginFailure(Model):
