@@ -77,6 +77,24 @@ def require_staff(user: User | None) -> User:
     return user
 
 
+def require_agent(user: User | None) -> User:
+    """Support staff who may work tickets (claim, reply, note, release, reassign, resolve): a
+    suspended agent can still read the desk, but not act on it."""
+    user = require_staff(user)
+    if user.suspended_until is not None and user.suspended_until > clock.now():
+        reason = f" Reason: {user.suspension_reason}" if user.suspension_reason else ""
+        raise NotAllowed(
+            f"Your account is suspended until {user.suspended_until:%Y-%m-%d %H:%M} UTC; you can read the desk "
+            f"but not claim, reply to, note, release, reassign or resolve tickets.{reason}"
+        )
+    return user
+
+
+def is_lead(user: User | None) -> bool:
+    """A support lead (an admin): may release, reassign and resolve tickets other agents hold."""
+    return user is not None and user.role == "admin"
+
+
 def require_moderator(user: User | None) -> User:
     user = require_active(user)
     if not user.is_moderator:

@@ -16,4 +16,7 @@ declare("flag.weight_helpful_cap", 10, "Most extra flag weight that helpful flag
 declare("flag.weight_per_declined", 3, "Flag weight lost per earlier flag that was declined", "flags")
 declare("flag.weight_min", 1, "The least weight a flag can have", "flags")
 declare("flag.hide_threshold", 30, "Weighted spam and abuse flags at which a post hides itself (a moderator's flag reaches it alone)", "flags")
+# A spam, rude or delete decision by a reviewer who is not a moderator is a vote until this many agree.
+declare("review.removal_votes", 2, "Reviewers (not moderators) who must agree before the review queue removes a post "
+        "(spam, rude or delete); one is enough once the post's spam and abuse flags reach the hide threshold", "flags")
 declare("close.votes_needed", 3, "Close (or reopen) votes that close (or reopen) a question", "flags")

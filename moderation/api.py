@@ -59,6 +59,7 @@ async def review_queues(request: Request) -> Response:
             "flags": [_flag_json(f) for f in v.flags],
             "suggested_edit": _suggestion_json(v.suggestion) if v.suggestion else None,
             "votes": [{"voter_id": x.voter_id, "reason": x.reason, "duplicate_of": x.duplicate_of_id} for x in v.votes],
+            "removal_votes": [rv.decision for rv in v.removal_votes], "needs_moderator": v.item.needs_moderator,
         } for v in items],
     })
 
@@ -167,7 +168,8 @@ A = {"type": "array", "items": {"type": "string"}}
 openapi.describe("POST", "/api/v1/posts/{post_id}/flags", "Flag a post: spam, rude, off_topic or moderator (with a message)",
                  {"reason": S, "message": S}, 201, True)
 openapi.describe("GET", "/api/v1/review", "Review queues: counts, oldest item, and the items waiting", auth=True, query=["queue"])
-openapi.describe("POST", "/api/v1/review/{item_id}", "Decide a review item (decided once; 409 if someone was first)",
+openapi.describe("POST", "/api/v1/review/{item_id}", "Decide a review item (decided once; 409 if someone was first). "
+                 "Spam, rude or delete from a non-moderator is a vote until a second reviewer agrees",
                  {"decision": S, "reason": S}, 200, True)
 openapi.describe("POST", "/api/v1/questions/{question_id}/close", "Vote to close (a moderator closes at once)",
                  {"reason": S, "duplicate_of": I}, 200, True)

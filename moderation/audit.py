@@ -12,7 +12,7 @@ from moderation.models import AuditEntry
 ACTIONS = (
     "flag", "auto_hide", "hide", "unhide", "spam", "rude", "delete", "undelete", "lock", "unlock",
     "close_vote", "reopen_vote", "close", "reopen", "leave_open", "leave_closed", "edit", "suggest_edit",
-    "approve_edit", "reject_edit", "rollback", "decline_flags", "looks_ok", "suspend", "unsuspend", "queue",
+    "approve_edit", "reject_edit", "rollback", "decline_flags", "looks_ok", "suspend", "unsuspend", "queue", "review_vote",
 )
 PAGE_SIZE = 50
 

@@ -60,10 +60,26 @@ class ReviewItem(Model):
     decided_by = fields.ForeignKeyField("community.User", related_name="review_decisions", null=True,
                                         on_delete=fields.SET_NULL)
     decision = fields.CharField(max_length=16, null=True)
+    # Removal the reviewers agreed on for a moderator's or staff member's post: only a moderator decides it now.
+    needs_moderator = fields.BooleanField(default=False)
 
     class Meta:
         table = "moderation_review_item"
         indexes = (("queue", "decided_at", "created_at"),)
+
+
+class ReviewVote(Model):
+    """A non-moderator reviewer's vote to remove a post (spam, rude, delete), waiting for a second reviewer."""
+
+    id = fields.IntField(primary_key=True)
+    item = fields.ForeignKeyField("moderation.ReviewItem", related_name="votes", on_delete=fields.CASCADE)
+    reviewer = fields.ForeignKeyField("community.User", related_name="review_votes", on_delete=fields.CASCADE)
+    decision = fields.CharField(max_length=16)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "moderation_review_vote"
+        unique_together = (("item", "reviewer"),)
 
 
 class CloseVote(Model):

@@ -28,8 +28,11 @@ async def review_page(request: Request, message: str = "", status: int = 200) ->
     queues = await review.summary(user)
     items = await review.waiting(user, queue)
     done = request.query_params.get("done", "")
+    voted = request.query_params.get("voted", "")
+    waiting_for = request.query_params.get("waiting_for", "")
     return await render(request, "moderation/review.html", {
-        "queues": queues, "items": items, "queue": queue, "message": message, "done": done,
+        "queues": queues, "items": items, "queue": queue, "message": message, "done": done, "voted": voted,
+        "waiting_for": waiting_for,
         "decision_titles": review.DECISION_TITLES, "flag_titles": flags.REASON_TITLES,
         "close_titles": closing.REASON_TITLES, "can_vote_close": privileges.has(user, "close"),
     }, status)
@@ -40,9 +43,13 @@ async def review_decide(request: Request) -> Response:
     form = await read_form(request)
     try:
         result = await review.decide(user, request.path_params["item_id"], form.get("decision"), form.get("reason"))
-    except (Conflict, Invalid) as err:
+    except (Conflict, Invalid, NotAllowed) as err:
         return await review_page(request, err.message, err.status)
-    query = {"done": review.DECISION_TITLES.get(result["decision"], result["decision"])}
+    title = review.DECISION_TITLES.get(result["decision"], result["decision"])
+    if result["decided"] or result["queue"] in ("close", "reopen"):
+        query = {"done": title}
+    else:  # a vote to remove, waiting for another reviewer or for a moderator
+        query = {"voted": title, "waiting_for": result["waiting_for"]}
     if form.get("queue"):
         query["queue"] = form["queue"]
     return redirect("/review?" + urlencode(query))

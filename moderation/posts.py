@@ -104,10 +104,11 @@ async def _delete(post: Post, actor: User | None, reason: str, conn: Any, action
 
 
 async def _confirm_spam(post: Post, actor: User | None, reason: str, conn: Any) -> None:
-    """Delete the post, charge its author the spam penalty once, and queue their other posts."""
-    await _delete(post, actor, reason or "Confirmed spam", conn, action="spam")
+    """Delete the post, charge its author the spam penalty once, and queue their other posts.
+    The penalty comes only with the deletion: a post already deleted costs nothing more."""
+    deleted = await _delete(post, actor, reason or "Confirmed spam", conn, action="spam")
     await settle_flags(post, "helpful", conn)
-    if post.author_id is None:
+    if post.author_id is None or not deleted:
         return
     ref = f"spam:{post.id}"
     await reputation.lock_users([post.author_id], conn)

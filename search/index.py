@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import secrets
 import shutil
 import threading
 import time
@@ -193,6 +194,53 @@ def merge_small_segments(writer, segments):
 def background_merge_group(segments) -> list:
     """Segments of one tier too big to merge inside a commit, and not too big to merge at all."""
     return _due_tier(segments, COMMIT_MERGE_DOCS, SMALL_SEGMENT_DOCS)
+
+
+class MergeDirectory:
+    """A background merge's side directory, beside the index and its own: workers sharing one
+    index (processes, or instances in one process) never write into, or delete, each other's.
+    A file lock beside it is held while it lives; a directory whose lock nobody holds was left by
+    a process that died mid-merge, and the next merge clears it."""
+
+    PREFIX = ".merge"  # a dot name: Whoosh's clean-up of the index leaves it alone
+
+    def __init__(self, path: Path, lock) -> None:
+        self.path, self.lock = path, lock
+
+    @classmethod
+    def make(cls, directory: Path, storage) -> MergeDirectory:
+        cls.clear_abandoned(directory, storage)
+        name = f"{cls.PREFIX}-{secrets.token_hex(8)}"
+        lock = storage.lock(f"{name}.lock")
+        lock.acquire(blocking=False)  # a name nobody has used: it is free
+        try:
+            (directory / name).mkdir()  # only now, with the lock held, may a cleaner see it
+        except BaseException:
+            cls._drop_lock(directory, name, lock)
+            raise
+        return cls(directory / name, lock)
+
+    @classmethod
+    def clear_abandoned(cls, directory: Path, storage) -> None:
+        for entry in directory.iterdir():
+            if entry.name.startswith(cls.PREFIX) and entry.is_dir():
+                lock = storage.lock(f"{entry.name}.lock")
+                if lock.acquire(blocking=False):  # its owner is gone (a lock dies with its process)
+                    shutil.rmtree(entry, ignore_errors=True)
+                    cls._drop_lock(directory, entry.name, lock)
+
+    @staticmethod
+    def _drop_lock(directory: Path, name: str, lock) -> None:
+        try:
+            os.unlink(directory / f"{name}.lock")
+        except FileNotFoundError:
+            pass
+        lock.release()
+
+    def remove(self) -> None:
+        """The directory first, then its lock: a cleaner never sees a directory without a held lock."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        self._drop_lock(self.path.parent, self.path.name, self.lock)
 
 
 def rebuild_procs(threads: int) -> int:
@@ -619,26 +667,27 @@ class WhooshIndex:
         group = background_merge_group(self.ix._read_toc().segments)  # fresh copies: deletions as of now
         if not group:
             return None
-        work = self.directory / ".merge"  # a dot name: Whoosh's clean-up of the index leaves it alone
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir()
-        side = index.create_in(str(work), self.ix.schema, indexname=self.ix.indexname)
-        writer = side.writer()
+        work = MergeDirectory.make(self.directory, self.ix.storage)
         try:
-            _add_segments(writer, self.ix.storage, group)
+            side = index.create_in(str(work.path), self.ix.schema, indexname=self.ix.indexname)
+            writer = side.writer()
+            try:
+                _add_segments(writer, self.ix.storage, group)
+            except BaseException:
+                writer.cancel()
+                raise
+            # The merged segment numbers the live documents in the order they were copied.
+            live = ((seg.segid, docnum) for seg in group for docnum in range(seg.doc_count_all()) if not seg.is_deleted(docnum))
+            docmap = {key: n for n, key in enumerate(live)}
+            writer.commit(mergetype=writing.NO_MERGE)
+            merged = side._read_toc().segments  # none when every document was deleted
+            side.close()
         except BaseException:
-            writer.cancel()
-            shutil.rmtree(work, ignore_errors=True)
+            work.remove()
             raise
-        # The merged segment numbers the live documents in the order they were copied.
-        live = ((seg.segid, docnum) for seg in group for docnum in range(seg.doc_count_all()) if not seg.is_deleted(docnum))
-        docmap = {key: n for n, key in enumerate(live)}
-        writer.commit(mergetype=writing.NO_MERGE)
-        merged = side._read_toc().segments  # none when every document was deleted
-        side.close()
         return group, merged, docmap, work
 
-    def _swap_merge(self, group, merged, docmap, work) -> bool:
+    def _swap_merge(self, group, merged, docmap, work: MergeDirectory) -> bool:
         try:
             with self._write_lock:
                 writer = self.ix.writer(timeout=10.0)
@@ -652,9 +701,9 @@ class WhooshIndex:
                             if not seg.is_deleted(docnum):
                                 merged[0].delete_document(docmap[(seg.segid, docnum)])
                     for seg in merged:
-                        for name in os.listdir(work):
+                        for name in os.listdir(work.path):
                             if name.startswith(seg.segment_id()):
-                                os.replace(work / name, self.directory / name)
+                                os.replace(work.path / name, self.directory / name)
                     gone = {seg.segid for seg in group}
                     final = [seg for seg in writer.segments if seg.segid not in gone] + merged
                 except BaseException:
@@ -664,7 +713,7 @@ class WhooshIndex:
             self._stale = True
             return True
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            work.remove()
 
     def rebuild(self, batches: Iterable[list[ThreadDoc]], on_batch: Callable[[int], None] | None = None,
                 procs: int = 1, limitmb: int = 256) -> int:

@@ -122,12 +122,18 @@ async def test_flag_rules(database, users):
 
 async def test_confirmed_spam_costs_exactly_the_penalty_and_queues_other_posts(database, users, client):
     spammer = await users("spammer", 150)
+    first = await users("first", 500)
     reviewer = await users("reviewer", 500)
     flagger = await users("flagger", 15)
     spam = await ask(spammer, "Cheap unlocked phones for sale here")
     other = await ask(spammer, "Another question from the same member")
     await flags.raise_flag(flagger, spam.id, "spam")
-    result = await review.decide(reviewer, (await flagged_item(spam)).id, "spam")
+    # One reviewer's spam decision is a vote: nothing is deleted and nobody is fined yet.
+    result = await review.decide(first, (await flagged_item(spam)).id, "spam")
+    assert (result["decided"], result["votes"], result["needed"]) == (False, 1, 2)
+    assert (await User.get(id=spammer.id)).reputation == 150
+    assert (await Post.get(id=spam.id)).deleted_at is None
+    result = await review.decide(reviewer, (await flagged_item(spam)).id, "spam")  # a second reviewer agrees
     assert result["decided"] is True
     assert (await User.get(id=spammer.id)).reputation == 150 - 100
     assert (await Post.get(id=spam.id)).deleted_at is not None

@@ -1,6 +1,6 @@
-"""Browser journey: a 500-reputation member opens the review queue, sees a flagged spam post and
-marks it spam; the post vanishes from the thread and from search, the spammer loses exactly 100
-reputation, and the audit log shows the decision."""
+"""Browser journey: a 500-reputation member opens the review queue, sees a flagged spam post that
+another reviewer already voted spam, and agrees; the post vanishes from the thread and from search,
+the spammer loses exactly 100 reputation, and the audit log shows the decision."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 
 from community import questions
 from community.models import User
-from moderation import flags
+from moderation import flags, review
+from moderation.models import ReviewItem
 from tests.browser import assert_fits_width, new_page, log_in
 
 pytestmark = pytest.mark.browser
@@ -31,10 +32,14 @@ async def test_reviewer_marks_flagged_spam(live_server, browser, phone_page, use
     url = live_server.url
     spammer = await users("spammer", 120)
     await users("reviewer", 500)
+    first = await users("first", 500)
     flagger = await users("flagger", 15)
     await users("moderator", 1, "moderator")
     spam = await questions.ask(spammer, SPAM_TITLE, "Visit my shop for the cheapest unlocked phones, best prices!", "phones")
     await flags.raise_flag(flagger, spam.id, "spam", "")
+    # One reviewer's spam decision is a vote; the journey's reviewer is the second, who makes it count.
+    vote = await review.decide(first, (await ReviewItem.get(post_id=spam.id, queue="flagged")).id, "spam")
+    assert vote["decided"] is False
 
     reviewer = phone_page
     await log_in(reviewer, url, "reviewer")
@@ -47,6 +52,7 @@ async def test_reviewer_marks_flagged_spam(live_server, browser, phone_page, use
     item = reviewer.locator(".review-item", has_text=SPAM_TITLE)
     assert await item.count() == 1
     assert "Flagged as spam (weight 10)" in await item.locator(".flags").inner_text()
+    assert "Reviewers' votes to remove so far: Spam." in await item.locator(".removal-votes").inner_text()
     await assert_fits_width(reviewer)
     await item.get_by_role("button", name="Spam", exact=True).click()
     await reviewer.wait_for_url(re.compile(r".*/review\?done=Spam$"))

@@ -114,7 +114,7 @@ def test_a_background_merge_keeps_edits_and_removals_made_while_it_ran(tmp_path,
     assert sorted(found(ix, "roaming")) == [n for n in range(1, 16) if n not in (2, 7)]
     assert found(ix, "voicemail") == [2]
     assert ix.search("thread").total == 14
-    assert not (tmp_path / "index" / ".merge").exists() or not any((tmp_path / "index" / ".merge").iterdir())
+    assert not [p.name for p in (tmp_path / "index").iterdir() if p.name.startswith(".merge")]  # its side directory is gone
     ix.close()
     reopened = WhooshIndex(tmp_path / "index")  # what was committed is what another process sees
     assert sorted(found(reopened, "roaming")) == [n for n in range(1, 16) if n not in (2, 7)]

@@ -37,6 +37,7 @@ RESOLUTIONS = {
 SYSTEM_RESOLUTIONS = {"closed": "Question closed", "de_escalated": "De-escalated"}
 REASON_MAX = 500
 NOTE_MAX = 5000
+USERNAME_MAX = User._meta.fields_map["username"].max_length  # a longer name names nobody (and the ORM refuses to look it up)
 PAGE_SIZE = 50
 
 
@@ -150,7 +151,11 @@ def _cursor(t: Ticket) -> str:
 def _decode(cursor: str) -> tuple[datetime, int]:
     try:
         when, tid = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(when), int(tid)
+        due = datetime.fromisoformat(when)
+        # Only what _cursor writes: a ticket id the database can compare with, a time with its zone.
+        if type(tid) is not int or not 0 < tid < 2**31 or due.tzinfo is None or not 1970 <= due.year <= 9000:
+            raise ValueError(cursor)
+        return due, tid
     except Exception:
         raise Invalid("cursor", "That page link is broken; go back to the first page.") from None
 
@@ -335,7 +340,7 @@ async def _holder_conflict(t: Ticket, conn: Any) -> Conflict:
 
 
 async def claim(user: User | None, ticket_id: Any) -> Ticket:
-    user = privileges.require_staff(user)
+    user = privileges.require_agent(user)
     t = await _load(ticket_id)
     now = clock.now()
     async with db.transaction() as conn:
@@ -358,12 +363,12 @@ async def claim(user: User | None, ticket_id: Any) -> Ticket:
 
 async def release(user: User | None, ticket_id: Any) -> Ticket:
     """The agent hands the ticket back to the queue (an admin may release anyone's)."""
-    user = privileges.require_staff(user)
+    user = privileges.require_agent(user)
     async with db.transaction() as conn:
         t = await _load(ticket_id, conn)
         if t.state != "claimed":
             raise Conflict("Only a claimed ticket can be released.")
-        if t.assignee_id != user.id and user.role != "admin":
+        if t.assignee_id != user.id and not privileges.is_lead(user):
             raise NotAllowed(f"{t.assignee.username if t.assignee else 'Another agent'} has this ticket; only they or a lead can release it.")
         won = await Ticket.filter(id=t.id, state="claimed", assignee_id=t.assignee_id).using_db(conn).update(
             state="open", assignee_id=None, updated_at=clock.now())
@@ -376,11 +381,11 @@ async def release(user: User | None, ticket_id: Any) -> Ticket:
 
 async def reassign(user: User | None, ticket_id: Any, to: Any) -> Ticket:
     """A lead (an admin) gives the ticket to another agent."""
-    user = privileges.require_staff(user)
-    if user.role != "admin":
+    user = privileges.require_agent(user)
+    if not privileges.is_lead(user):
         raise NotAllowed("Only a lead (an admin) can reassign tickets; you can release yours.")
     target: User | None = None
-    if isinstance(to, str) and to.strip():
+    if isinstance(to, str) and 0 < len(to.strip()) <= USERNAME_MAX:
         target = await User.filter(username=to.strip()).first()
     elif isinstance(to, int) and not isinstance(to, bool) and -2**31 < to < 2**31:
         target = await User.filter(id=to).first()
@@ -406,20 +411,22 @@ async def reassign(user: User | None, ticket_id: Any, to: Any) -> Ticket:
 async def reply(user: User | None, ticket_id: Any, body: Any) -> Post:
     """Post an "Official support" answer in the public thread. An unclaimed ticket is claimed for
     the agent first; the answer's own event (answer_posted) records the reply on the ticket."""
-    user = privileges.require_staff(user)
+    user = privileges.require_agent(user)
     text = questions.check_body(body, questions.ANSWER_MIN)
     t = await _load(ticket_id)
     if t.state == "resolved":
         raise Conflict("This ticket is resolved; reopen it by escalating the question before replying.")
     if t.assignee_id is None:
         t = await claim(user, t.id)
-    elif t.assignee_id != user.id and user.role != "admin":
+    elif t.assignee_id != user.id and not privileges.is_lead(user):
         raise Conflict(f"{t.assignee.username if t.assignee else 'Another agent'} has this ticket; ask them or a lead.", "assignee")
     return await questions.answer(user, t.question_id, text, official=True)
 
 
 async def add_note(user: User | None, ticket_id: Any, body: Any) -> TicketNote:
-    user = privileges.require_staff(user)
+    """An internal note: any agent may add one to any ticket, held by them or not (the way
+    colleagues chip in on a help desk); only suspended agents may not."""
+    user = privileges.require_agent(user)
     if not isinstance(body, str) or not body.strip():
         raise Invalid("body", "Write the note first.")
     text = body.strip()
@@ -442,13 +449,20 @@ async def _finish(t: Ticket, actor: User | None, resolution: str, conn: Any, act
 
 
 async def resolve(user: User | None, ticket_id: Any, resolution: Any) -> Ticket:
-    user = privileges.require_staff(user)
-    if resolution not in RESOLUTIONS:
+    """Resolve an unclaimed ticket or one's own; another agent's needs a lead, or their release first."""
+    user = privileges.require_agent(user)
+    if not isinstance(resolution, str) or resolution not in RESOLUTIONS:
         raise Invalid("resolution", "Choose a resolution: " + ", ".join(RESOLUTIONS) + ".")
     async with db.transaction() as conn:
         t = await _load(ticket_id, conn)
         if t.state == "resolved":
             raise Conflict(f"This ticket is already resolved ({resolution_title(t.resolution)}).")
+        if t.assignee_id is not None and t.assignee_id != user.id and not privileges.is_lead(user):
+            raise NotAllowed(f"{t.assignee.username if t.assignee else 'Another agent'} holds this ticket; "
+                             "ask them to release it, or a lead can resolve it.")
+        # Still held by whom it was checked against: a claim made meanwhile waits for this row, then loses.
+        if not await Ticket.filter(id=t.id, state__in=ACTIVE, assignee_id=t.assignee_id).using_db(conn).update(updated_at=clock.now()):
+            raise Conflict("The ticket changed meanwhile; reload and try again.")
         await _finish(t, user, resolution, conn)
     await questions.bump_generation()
     return await _load(t.id)
