@@ -76,8 +76,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
     click.echo(demo.LOGIN_HELP.format(url=f"http://{host}:{port}"))
     os.environ.setdefault("SECRET_KEY", cfg.secret_key)
+    # proxy_headers off: uvicorn would trust X-Forwarded-For from any loopback peer; the app honours it
+    # only from the proxies named in FORWARDED_ALLOW_IPS (community.app).
     uvicorn.run("community.app:create_app", factory=True, host=host, port=port, workers=workers,
-                loop="uvloop", http="httptools", log_level="warning", access_log=False)
+                loop="uvloop", http="httptools", log_level="warning", access_log=False, proxy_headers=False)
 
 
 @cli.command("create-user")
@@ -154,6 +156,26 @@ def recompute_reputation() -> None:
 
     async def go(cfg: Config) -> None:
         click.echo(f"Recomputed {await reputation.recompute_all()} members.")
+
+    _run(go)
+
+
+@cli.command("send-mail")
+def send_mail() -> None:
+    """Send the mail that is due from the outbox once, and exit (for cron; the server sends it too)."""
+    from community import mail
+
+    async def go(cfg: Config) -> None:
+        if not cfg.smtp_url:
+            raise click.ClickException("Set SMTP_URL (e.g. smtp://user:pass@mail.example.com:587) to send mail.")
+        transport, total = mail.Transport.from_config(cfg), mail.Batch()
+        while True:
+            batch = await mail.deliver_due(transport)
+            for name in ("claimed", "sent", "retrying", "failed"):
+                setattr(total, name, getattr(total, name) + getattr(batch, name))
+            if batch.claimed < mail.BATCH or batch.sent == 0:
+                break
+        click.echo(f"Sent {total.sent} mail(s); {total.retrying} to retry later, {total.failed} given up.")
 
     _run(go)
 

@@ -8,13 +8,12 @@ from community import db, events, privileges, reputation, settings
 from community.errors import Invalid, NotAllowed, NotFound
 from community.models import Post, User
 from community.notifications import notify
-from community.questions import bump_generation, get_question, refresh_state
+from community.questions import bump_generation, get_question, lock_post, refresh_state
 from search import outbox
 
 
 async def _lock_question(question_id: Any, user: User, conn: Any) -> Post:
-    q = await get_question(question_id, user, conn)
-    q = await Post.filter(id=q.id).using_db(conn).select_for_update().first()
+    q = await lock_post((await get_question(question_id, user, conn)).id, conn)  # first: the lock order is lock_post's
     if q.author_id != user.id:
         raise NotAllowed("Only the person who asked can accept an answer.")
     if q.locked or q.deleted_at is not None:
@@ -35,6 +34,7 @@ async def _undo_accept(q: Post, conn: Any) -> Post | None:
     return old
 
 
+@db.retried
 async def accept(user: User | None, question_id: Any, answer_id: Any) -> Post:
     """Accept `answer_id`; idempotent. Accepting your own answer is allowed but earns nothing."""
     user = privileges.require_active(user)
@@ -78,6 +78,7 @@ async def accept(user: User | None, question_id: Any, answer_id: Any) -> Post:
     return ans
 
 
+@db.retried
 async def unaccept(user: User | None, question_id: Any) -> None:
     user = privileges.require_active(user)
     async with db.transaction() as conn:

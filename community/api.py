@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from community import acceptance, accounts, notifications, privileges, questions, reputation, serialise, voting
 from community.errors import Invalid, NotFound
-from community.web import current_user, read_json
+from community.web import client_address, current_user, read_json
 
 
 def _int(value: Any, name: str) -> int:
@@ -49,21 +49,35 @@ async def question_json(q: Any, viewer: Any, with_answers: bool = True) -> dict:
 
 async def create_user(request: Request) -> Response:
     body = await read_json(request)
-    user = await accounts.sign_up(body.get("username"), body.get("email"), body.get("password"))
+    user = await accounts.sign_up(body.get("username"), body.get("email"), body.get("password"),
+                                  address=client_address(request))
     return JSONResponse(serialise.me(user), status_code=201)
 
 
 async def create_token(request: Request) -> Response:
     body = await read_json(request)
-    ip = request.client.host if request.client else ""
-    user = await accounts.authenticate(body.get("username"), body.get("password"), ip)
-    return JSONResponse({"token": await accounts.issue_token(user), "user": serialise.me(user)}, status_code=201)
+    user = await accounts.authenticate(body.get("username"), body.get("password"), client_address(request))
+    token, row = await accounts.new_token(user, body.get("label"))
+    return JSONResponse({"token": token, **serialise.api_token(row), "user": serialise.me(user)}, status_code=201)
 
 
 async def revoke_token(request: Request) -> Response:
     auth = request.headers.get("authorization", "")
     privileges.require_user(await current_user(request))
     await accounts.revoke_token(auth[7:].strip())
+    return Response(status_code=204)
+
+
+async def list_tokens(request: Request) -> Response:
+    user = privileges.require_user(await current_user(request))
+    current = request.state._state.get("token_id")
+    return JSONResponse({"items": [serialise.api_token(t, current) for t in await accounts.tokens(user)]})
+
+
+async def revoke_token_by_id(request: Request) -> Response:
+    await read_json(request)  # no fields; reading it checks the CSRF header for cookie callers
+    user = privileges.require_user(await current_user(request))
+    await accounts.revoke_member_token(user, request.path_params["token_id"])
     return Response(status_code=204)
 
 
@@ -96,7 +110,7 @@ async def list_questions(request: Request) -> Response:
 async def create_question(request: Request) -> Response:
     body = await read_json(request)
     user = await current_user(request)
-    q = await questions.ask(user, body.get("title"), body.get("body"), body.get("tags"))
+    q = await questions.ask(user, body.get("title"), body.get("body"), body.get("tags"), address=client_address(request))
     return JSONResponse(await question_json(q, user), status_code=201)
 
 
@@ -109,7 +123,8 @@ async def get_question(request: Request) -> Response:
 async def create_answer(request: Request) -> Response:
     body = await read_json(request)
     user = await current_user(request)
-    a = await questions.answer(user, _int(request.path_params["question_id"], "question"), body.get("body"))
+    a = await questions.answer(user, _int(request.path_params["question_id"], "question"), body.get("body"),
+                               address=client_address(request))
     await a.fetch_related("author")
     return JSONResponse(serialise.answer(a, None), status_code=201)
 
@@ -118,7 +133,8 @@ async def vote(request: Request) -> Response:
     body = await read_json(request)
     if "value" not in body:
         raise Invalid("value", "Send value: 1 (up), -1 (down) or 0 (take your vote back).")
-    score = await voting.vote(await current_user(request), _int(request.path_params["post_id"], "post"), body["value"])
+    score = await voting.vote(await current_user(request), _int(request.path_params["post_id"], "post"), body["value"],
+                              address=client_address(request))
     return JSONResponse({"score": score, "value": int(body["value"])})
 
 
@@ -141,7 +157,8 @@ async def unaccept(request: Request) -> Response:
 
 async def create_comment(request: Request) -> Response:
     body = await read_json(request)
-    c = await questions.comment(await current_user(request), _int(request.path_params["post_id"], "post"), body.get("body"))
+    c = await questions.comment(await current_user(request), _int(request.path_params["post_id"], "post"), body.get("body"),
+                                address=client_address(request))
     await c.fetch_related("author")
     return JSONResponse(serialise.comment(c), status_code=201)
 
@@ -161,7 +178,9 @@ async def privilege_list(request: Request) -> Response:
 routes = [
     Route("/api/v1/users", create_user, methods=["POST"]),
     Route("/api/v1/tokens", create_token, methods=["POST"]),
+    Route("/api/v1/tokens", list_tokens, methods=["GET"]),
     Route("/api/v1/tokens/current", revoke_token, methods=["DELETE"]),
+    Route("/api/v1/tokens/{token_id}", revoke_token_by_id, methods=["DELETE"]),
     Route("/api/v1/me", me),
     Route("/api/v1/users/{user_id}", get_user),
     Route("/api/v1/users/{user_id}/reputation", user_reputation),

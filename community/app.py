@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from community import api, db, openapi, pages, questions, settings, web
+from community import account_pages, api, db, headers, idempotency, inputs, openapi, pages, questions, settings, web
 from community.config import ROOT, Config
 from community.errors import DomainError
 
@@ -29,6 +30,7 @@ ROOMS = [
     "community.support.web",
     "moderation.web",
     "community.insights.web",
+    "community.mail",  # not a room: the outbox's sender starts through the same plug point
 ]
 
 
@@ -52,6 +54,14 @@ async def bare(request: Request) -> Response:
 async def healthz(request: Request) -> Response:
     await db.fetch("SELECT 1 AS ok")
     return PlainTextResponse("ok")
+
+
+def _proxy_headers(config: Config) -> list[Middleware]:
+    """Take the client's address from X-Forwarded-For only when the peer is a proxy named in
+    FORWARDED_ALLOW_IPS (`run.py serve` turns uvicorn's own handling, which trusts loopback, off)."""
+    if not config.forwarded_allow_ips:
+        return []
+    return [Middleware(ProxyHeadersMiddleware, trusted_hosts=config.forwarded_allow_ips)]
 
 
 def create_app(config: Config | None = None, manage_db: bool = True, background: bool = True) -> Starlette:
@@ -91,13 +101,20 @@ def create_app(config: Config | None = None, manage_db: bool = True, background:
     ]
     for room in rooms:
         routes += getattr(room, "routes", [])
+    routes += account_pages.routes
     routes += pages.routes
     app = Starlette(
         routes=routes,
         middleware=[
+            # First, so it wraps every response the app sends, errors and refusals included.
+            Middleware(headers.SecurityHeaders, https=config.base_url.startswith("https://")),
+            Middleware(web.KeepServing),  # next, so an unexpected error's 500 gets those headers too
+            *_proxy_headers(config),
             Middleware(web.BodyLimit),
             Middleware(web.SessionCookies, secret_key=config.ensure_secret(), session_cookie="session",
                        same_site="lax", https_only=config.base_url.startswith("https://"), max_age=30 * 86400),
+            Middleware(inputs.AddressCheck),  # inside the session, so its refusal page knows who is asking
+            Middleware(idempotency.IdempotencyKeys),  # inside the session: a key belongs to the member sending it
         ],
         exception_handlers={DomainError: web.on_domain_error, HTTPException: web.on_http_error, Exception: web.on_unexpected},
         lifespan=lifespan,

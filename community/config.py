@@ -48,6 +48,9 @@ class Config:
     support_webhook_url: str = ""
     support_webhook_secret: str = ""
     page_cache: bool = True
+    # Proxies (addresses or CIDR ranges, comma-separated, "*" for any) whose X-Forwarded-For names the
+    # client; empty: trust none, every limit counts the connecting address.
+    forwarded_allow_ips: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -103,6 +106,7 @@ class Config:
             support_webhook_url=get("SUPPORT_WEBHOOK_URL", ""),
             support_webhook_secret=get("SUPPORT_WEBHOOK_SECRET", ""),
             page_cache=_truthy(get("PAGE_CACHE", "1")),
+            forwarded_allow_ips=get("FORWARDED_ALLOW_IPS", "").strip(),
             extra=dict(source),
         )
 

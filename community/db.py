@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
 import os
-from typing import Any
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.exceptions import ConfigurationError
 from tortoise.transactions import in_transaction
+
+from community.errors import Busy
+
+log = logging.getLogger("community")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # Each room is a Tortoise app with its own models and its own migrations package.
 APPS: dict[str, dict[str, Any]] = {
@@ -121,6 +133,52 @@ async def close() -> None:
 def transaction():
     """One database transaction; every multi-row state change runs inside one."""
     return in_transaction("default")
+
+
+RETRY_ATTEMPTS = 4  # runs of a write, the first included, before it answers 503
+RETRY_PAUSE = 0.02  # seconds; the pause before each new run is random, up to this doubled per run
+_RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+
+
+def must_retry(exc: BaseException) -> bool:
+    """PostgreSQL aborted the transaction because of others running beside it (a deadlock, 40P01, or
+    a serialisation failure, 40001): it was rolled back whole, and running it again will do."""
+    seen: set[int] = set()
+    while isinstance(exc, BaseException) and id(exc) not in seen:
+        seen.add(id(exc))
+        if getattr(exc, "sqlstate", None) in _RETRYABLE:
+            return True
+        exc = exc.__cause__ or exc.__context__  # Tortoise may wrap the driver's error
+    return False
+
+
+def retried(service: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Run a write service again when PostgreSQL aborts its transaction with a deadlock or a
+    serialisation failure, a few times with a short random pause, then raise `Busy` (503, "try again").
+
+    The whole call runs again, so the service must write in one transaction and nothing before it;
+    what it does after the commit must not fail this way. Row locks are taken in one order (see
+    `community.questions.lock_post`), so a retry is for what that order cannot cover.
+    """
+
+    @functools.wraps(service)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        if isinstance(connections.get("default"), TransactionalDBClient):
+            return await service(*args, **kwargs)  # inside a caller's transaction: that one is what runs again
+        for attempt in range(1, RETRY_ATTEMPTS + 1):
+            try:
+                return await service(*args, **kwargs)
+            except Exception as exc:
+                if not must_retry(exc):
+                    raise
+                if attempt == RETRY_ATTEMPTS:
+                    log.warning("%s gave up after %d runs: %s", service.__qualname__, attempt, exc)
+                    raise Busy() from exc
+                log.info("%s: %s; running it again", service.__qualname__, exc)
+                await asyncio.sleep(random.uniform(0, RETRY_PAUSE * 2 ** attempt))
+        raise AssertionError("unreachable")
+
+    return run
 
 
 def background() -> Any:

@@ -55,5 +55,23 @@ class TooLarge(DomainError):
 
 
 class TooMany(DomainError):
+    """A rate limit: `retry_after` is the seconds until the next try can go through (Retry-After)."""
+
     status = 429
     code = "rate_limited"
+
+    def __init__(self, message: str, field: str | None = None, retry_after: int | None = None) -> None:
+        super().__init__(message, field)
+        self.retry_after = retry_after
+
+
+class Busy(DomainError):
+    """A write that kept clashing with others (deadlocks) even when run again: try again shortly."""
+
+    status = 503
+    code = "busy"
+
+    def __init__(self, message: str = "The forum is very busy and this could not be saved. Please try again.",
+                 field: str | None = None, retry_after: int | None = 1) -> None:
+        super().__init__(message, field)
+        self.retry_after = retry_after

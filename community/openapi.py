@@ -10,6 +10,14 @@ from starlette.responses import JSONResponse
 PATHS: dict[str, dict[str, Any]] = {}
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
+# Every write takes it (community/idempotency.py).
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
+    "description": "A unique value chosen by the client for this write. A retry with the same key within "
+                   "24 hours returns the first response (with Idempotent-Replayed: true) instead of writing "
+                   "again; 409 while the first is still running; 422 if the key was used for another method or path.",
+}
 
 
 def describe(method: str, path: str, summary: str, body: dict[str, Any] | None = None,
@@ -22,6 +30,8 @@ def describe(method: str, path: str, summary: str, body: dict[str, Any] | None =
     params = [{"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
               for n in (seg[1:-1] for seg in path.split("/") if seg.startswith("{"))]
     params += [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in query or []]
+    if method.upper() in ("POST", "PUT", "PATCH", "DELETE"):
+        params.append(_IDEMPOTENCY_KEY)
     if params:
         op["parameters"] = params
     if body:
@@ -51,8 +61,11 @@ async def openapi_json(request: Request) -> JSONResponse:
 
 S, I, A = {"type": "string"}, {"type": "integer"}, {"type": "array", "items": {"type": "string"}}
 describe("POST", "/api/v1/users", "Sign up", {"username": S, "email": S, "password": S}, 201)
-describe("POST", "/api/v1/tokens", "Get a bearer token", {"username": S, "password": S}, 201)
+describe("POST", "/api/v1/tokens", "Get a bearer token (expires after auth.token_days days)",
+         {"username": S, "password": S, "label": S}, 201)
+describe("GET", "/api/v1/tokens", "Your tokens: label, created, last used, expires", auth=True)
 describe("DELETE", "/api/v1/tokens/current", "Revoke the token in use", None, 204, True)
+describe("DELETE", "/api/v1/tokens/{token_id}", "Revoke one of your tokens", None, 204, True)
 describe("GET", "/api/v1/me", "The member behind the token", auth=True)
 describe("GET", "/api/v1/users/{user_id}", "A member, with reputation")
 describe("GET", "/api/v1/users/{user_id}/reputation", "A member's reputation ledger")

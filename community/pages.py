@@ -12,9 +12,10 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from community import acceptance, accounts, notifications, privileges, questions, reputation, voting
-from community.errors import DomainError, Invalid, NotAllowed, NotFound
+from community.errors import DomainError, Invalid, NotAllowed, NotFound, TooMany
 from community.models import Post, User
-from community.web import context, csrf_token, current_user, log_in, log_out, page_cache, read_form, redirect, render, templates
+from community.web import (client_address, context, csrf_token, current_user, log_in, log_out, page_cache, read_form,
+                           redirect, render, templates, with_retry_after)
 
 
 def _safe_next(value: Any) -> str:
@@ -169,9 +170,9 @@ async def ask_page(request: Request) -> Response:
         return await render(request, "community/ask.html", {"values": {}, "errors": {}})
     form = await read_form(request)
     try:
-        q = await questions.ask(user, form.get("title"), form.get("body"), form.get("tags"))
-    except (Invalid, NotAllowed) as err:
-        return await render(request, "community/ask.html", {"values": form, "errors": {err.field or "form": err.message}}, err.status)
+        q = await questions.ask(user, form.get("title"), form.get("body"), form.get("tags"), address=client_address(request))
+    except (Invalid, NotAllowed, TooMany) as err:
+        return with_retry_after(await render(request, "community/ask.html", {"values": form, "errors": {err.field or "form": err.message}}, err.status), err)
     for hook in ASKED_HOOKS:
         await hook(request, q, form)
     return redirect(f"/questions/{q.id}")
@@ -184,9 +185,9 @@ async def post_answer(request: Request) -> Response:
     user = privileges.require_user(await current_user(request))
     form = await read_form(request)
     try:
-        a = await questions.answer(user, request.path_params["question_id"], form.get("body"))
-    except (Invalid, NotAllowed) as err:
-        return await thread_page(request, {"answer": err.message}, {"answer": form.get("body", "")}, err.status)
+        a = await questions.answer(user, request.path_params["question_id"], form.get("body"), address=client_address(request))
+    except (Invalid, NotAllowed, TooMany) as err:
+        return with_retry_after(await thread_page(request, {"answer": err.message}, {"answer": form.get("body", "")}, err.status), err)
     return redirect(f"/questions/{a.question_id}#answer-{a.id}")
 
 
@@ -196,10 +197,11 @@ async def post_comment(request: Request) -> Response:
     post = await questions.get_post(request.path_params["post_id"], user)
     qid = post.id if post.is_question else post.question_id
     try:
-        await questions.comment(user, post.id, form.get("body"))
-    except (Invalid, NotAllowed) as err:
+        await questions.comment(user, post.id, form.get("body"), address=client_address(request))
+    except (Invalid, NotAllowed, TooMany) as err:
         request.path_params["question_id"] = qid
-        return await thread_page(request, {f"comment-{post.id}": err.message}, {f"comment-{post.id}": form.get("body", "")}, err.status)
+        page = await thread_page(request, {f"comment-{post.id}": err.message}, {f"comment-{post.id}": form.get("body", "")}, err.status)
+        return with_retry_after(page, err)
     return redirect(f"/questions/{qid}#post-{post.id}")
 
 
@@ -207,7 +209,7 @@ async def post_vote(request: Request) -> Response:
     user = privileges.require_user(await current_user(request))
     form = await read_form(request)
     post = await questions.get_post(request.path_params["post_id"], user)
-    await voting.vote(user, post.id, form.get("value"))
+    await voting.vote(user, post.id, form.get("value"), address=client_address(request))
     qid = post.id if post.is_question else post.question_id
     return redirect(f"/questions/{qid}#post-{post.id}")
 
@@ -262,11 +264,13 @@ async def signup_page(request: Request) -> Response:
         return await render(request, "community/signup.html", {"values": {}, "errors": {}, "form_page": True})
     form = await read_form(request)
     try:
-        user = await accounts.sign_up(form.get("username"), form.get("email"), form.get("password"))
+        user = await accounts.sign_up(form.get("username"), form.get("email"), form.get("password"),
+                                      address=client_address(request))
     except DomainError as err:
         values = {k: form.get(k, "") for k in ("username", "email")}
-        return await render(request, "community/signup.html", {"values": values, "errors": {err.field or "form": err.message}, "form_page": True}, err.status)
-    log_in(request, user)
+        page = await render(request, "community/signup.html", {"values": values, "errors": {err.field or "form": err.message}, "form_page": True}, err.status)
+        return with_retry_after(page, err)
+    await log_in(request, user)
     return redirect(_safe_next(form.get("next")))
 
 
@@ -274,19 +278,19 @@ async def login_page(request: Request) -> Response:
     if request.method == "GET":
         return await render(request, "community/login.html", {"values": {"next": request.query_params.get("next", "/")}, "errors": {}, "form_page": True})
     form = await read_form(request)
-    ip = request.client.host if request.client else ""
     try:
-        user = await accounts.authenticate(form.get("username"), form.get("password"), ip)
+        user = await accounts.authenticate(form.get("username"), form.get("password"), client_address(request))
     except DomainError as err:
         values = {"username": form.get("username", ""), "next": form.get("next", "/")}
-        return await render(request, "community/login.html", {"values": values, "errors": {err.field or "form": err.message}, "form_page": True}, err.status)
-    log_in(request, user)
+        page = await render(request, "community/login.html", {"values": values, "errors": {err.field or "form": err.message}, "form_page": True}, err.status)
+        return with_retry_after(page, err)
+    await log_in(request, user)
     return redirect(_safe_next(form.get("next")))
 
 
 async def logout(request: Request) -> Response:
     await read_form(request)
-    log_out(request)
+    await log_out(request)
     return redirect("/")
 
 
@@ -296,7 +300,7 @@ async def forgot_page(request: Request) -> Response:
     form = await read_form(request)
     cfg = request.app.state.config
     try:
-        await accounts.request_reset(form.get("identifier"), cfg.ensure_secret(), cfg.base_url, cfg.smtp_url, cfg.mail_from)
+        await accounts.request_reset(form.get("identifier"), cfg.ensure_secret(), cfg.base_url, mail_on=bool(cfg.smtp_url))
     except DomainError as err:
         return await render(request, "community/forgot.html", {"values": form, "errors": {err.field or "form": err.message}, "form_page": True}, err.status)
     return await render(request, "community/forgot.html", {"values": {}, "errors": {}, "sent": True, "form_page": True})
@@ -313,7 +317,7 @@ async def reset_page(request: Request) -> Response:
         user = await accounts.reset_password(token, secret, form.get("password"))
     except Invalid as err:
         return await render(request, "community/reset.html", {"errors": {err.field or "form": err.message}, "form_page": True}, err.status)
-    log_in(request, user)
+    await log_in(request, user)
     return redirect("/")
 
 

@@ -49,13 +49,14 @@ def require_user(user: User | None) -> User:
 def require_active(user: User | None) -> User:
     """A logged-in member who is not suspended."""
     user = require_user(user)
+    _refuse_if_suspended(user, "you can read but not post or vote.")
+    return user
+
+
+def _refuse_if_suspended(user: User, what_is_left: str) -> None:
     if user.suspended_until is not None and user.suspended_until > clock.now():
         reason = f" Reason: {user.suspension_reason}" if user.suspension_reason else ""
-        raise NotAllowed(
-            f"Your account is suspended until {user.suspended_until:%Y-%m-%d %H:%M} UTC; "
-            f"you can read but not post or vote.{reason}"
-        )
-    return user
+        raise NotAllowed(f"Your account is suspended until {user.suspended_until:%Y-%m-%d %H:%M} UTC; {what_is_left}{reason}")
 
 
 def require(user: User | None, name: str) -> User:
@@ -81,12 +82,7 @@ def require_agent(user: User | None) -> User:
     """Support staff who may work tickets (claim, reply, note, release, reassign, resolve): a
     suspended agent can still read the desk, but not act on it."""
     user = require_staff(user)
-    if user.suspended_until is not None and user.suspended_until > clock.now():
-        reason = f" Reason: {user.suspension_reason}" if user.suspension_reason else ""
-        raise NotAllowed(
-            f"Your account is suspended until {user.suspended_until:%Y-%m-%d %H:%M} UTC; you can read the desk "
-            f"but not claim, reply to, note, release, reassign or resolve tickets.{reason}"
-        )
+    _refuse_if_suspended(user, "you can read the desk but not claim, reply to, note, release, reassign or resolve tickets.")
     return user
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from community import clock, db, events, privileges, settings
+from community import clock, db, events, privileges, ratelimit, settings
 from community.errors import Invalid, NotAllowed, NotFound
 from community.models import Comment, ContentGeneration, Post, Tag, User
 from community.notifications import notify
@@ -135,7 +135,9 @@ async def _set_tags(question: Post, names: list[str], conn: Any) -> None:
     question.tag_names = " ".join(names)
 
 
-async def ask(user: User | None, title: Any, body: Any, tags: Any) -> Post:
+@db.retried
+async def ask(user: User | None, title: Any, body: Any, tags: Any, *, address: str | None = None) -> Post:
+    """Post a question. `address`: the client's, when asked through a request (the write rate limits apply)."""
     user = privileges.require_active(user)
     title, body, tag_list = check_title(title), check_body(body), parse_tags(tags)
     html = markdown(body)
@@ -143,6 +145,7 @@ async def ask(user: User | None, title: Any, body: Any, tags: Any) -> Post:
     await _check_daily_limit(user, "question")
     now = clock.now()
     async with db.transaction() as conn:
+        await ratelimit.spend("question", user, address, conn)
         question = await Post.create(
             kind="question", author_id=user.id, title=title, body=body, body_html=html,
             created_at=now, last_activity_at=now, using_db=conn,
@@ -177,6 +180,23 @@ async def get_post(post_id: Any, viewer: User | None = None, conn: Any = None) -
     return post
 
 
+async def lock_post(post_id: int, conn: Any) -> Post:
+    """Lock a post's row for the rest of the transaction and read it afresh.
+
+    Every write takes its locks in one order, so two writes never wait for each other in a circle:
+    1. the one post the change is about (the question answered or accepted on, the post voted on);
+    2. the members it touches, all in one `reputation.lock_users` call (in id order);
+    3. rows it inserts or updates; the insights roll-ups (per day and month, shared by many
+       questions) last, in key order, from the triggers that follow the update of the question's row.
+    Locks are FOR NO KEY UPDATE, which still excludes every other writer of the row but not a row
+    that refers to it: inserting an answer, a vote, a notification or a ledger event takes a KEY SHARE
+    lock on its question and members (foreign keys), in no order of ours, and FOR UPDATE conflicted
+    with it. An answer holding its author's key-share lock waited for the question an accept held,
+    while the accept waited in `lock_users` for that author: a deadlock.
+    """
+    return await Post.filter(id=post_id).using_db(conn).select_for_update(no_key=True).first()
+
+
 def can_see(post: Post, viewer: User | None) -> bool:
     if post.visible:
         return True
@@ -205,16 +225,22 @@ async def refresh_state(question_id: int, conn: Any) -> str:
     return state
 
 
-async def answer(user: User | None, question_id: Any, body: Any, official: bool = False) -> Post:
+@db.retried
+async def answer(user: User | None, question_id: Any, body: Any, official: bool = False, *,
+                 address: str | None = None) -> Post:
+    """Answer a question. `address`: the client's, when answered through a request (rate limited)."""
     user = privileges.require_active(user)
     body = check_body(body, ANSWER_MIN)
     html = markdown(body)
     _check_links(user, html, "body")
     now = clock.now()
     async with db.transaction() as conn:
-        question = await get_question(question_id, user, conn)
+        # The question first (the lock order: lock_post), and read under the lock: a close, or another
+        # first answer, committed meanwhile is seen.
+        question = await lock_post((await get_question(question_id, user, conn)).id, conn)
         _check_open(question, "new answers")
         await _check_daily_limit(user, "answer")
+        await ratelimit.spend("answer", user, address, conn)
         ans = await Post.create(
             kind="answer", question_id=question.id, author_id=user.id, body=body, body_html=html,
             created_at=now, last_activity_at=now, official=official, using_db=conn,
@@ -232,7 +258,9 @@ async def answer(user: User | None, question_id: Any, body: Any, official: bool 
     return ans
 
 
-async def comment(user: User | None, post_id: Any, body: Any) -> Comment:
+@db.retried
+async def comment(user: User | None, post_id: Any, body: Any, *, address: str | None = None) -> Comment:
+    """Comment on a post. `address`: the client's, when commented through a request (rate limited)."""
     user = privileges.require_active(user)
     text = _text(body, "body").strip()
     if len(text) < COMMENT_MIN or len(text) > COMMENT_MAX:
@@ -244,6 +272,7 @@ async def comment(user: User | None, post_id: Any, body: Any) -> Comment:
         own = user.id in (post.author_id, question.author_id)
         if not own:
             privileges.require(user, "comment")
+        await ratelimit.spend("comment", user, address, conn)
         c = await Comment.create(post_id=post.id, author_id=user.id, body=text, body_html=markdown(text),
                                  created_at=clock.now(), using_db=conn)
         await notify(post.author_id, "comment", f"{user.username} commented on your post in: {question.title}",
@@ -253,6 +282,7 @@ async def comment(user: User | None, post_id: Any, body: Any) -> Comment:
     return c
 
 
+@db.retried
 async def edit(user: User | None, post_id: Any, title: Any = None, body: Any = None, tags: Any = None,
                *, approved: bool = False) -> Post:
     """An author edits their own post; others need the edit privilege, or a reviewer who approves a
@@ -363,7 +393,9 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
             value = int(value)
         else:
             value = datetime.fromisoformat(value)
-            if value.tzinfo is None:  # we only ever write UTC times with their offset
+            # We only ever write UTC times with their offset; one near the calendar's ends cannot go
+            # to UTC inside the driver (PostgreSQL answered a 500).
+            if value.tzinfo is None or not 1970 <= value.year <= 9000:
                 raise ValueError(value)
         # A hand-made cursor must not carry numbers the integer columns cannot compare with.
         if not (-2**31 < pk < 2**31 and (isinstance(value, datetime) or -2**31 < value < 2**31)):

@@ -18,20 +18,26 @@ CAPPED_REASON = "upvoted"
 async def lock_users(user_ids: list[int], conn: Any) -> None:
     """Lock the users' rows (in id order, to avoid deadlocks) for the rest of the transaction.
 
-    Lock a post's row before its people, and everyone a change touches in one call.
+    Lock a post's row before its people, and everyone a change touches in one call (the whole order:
+    `community.questions.lock_post`). FOR NO KEY UPDATE: rows that refer to a member (their answer,
+    vote, notification, ledger event) can still be inserted by others meanwhile.
     """
     for uid in sorted(set(user_ids)):
-        await User.filter(id=uid).using_db(conn).select_for_update().only("id").first()
+        await User.filter(id=uid).using_db(conn).select_for_update(no_key=True).only("id").first()
 
 
 async def gained_today(user_id: int, day: date, conn: Any) -> int:
+    """Net upvote gains of the day: an upvote taken back the same day (its undo, a negative amount
+    after an upvote under the same ref) gives its room under the daily cap back."""
     rows = await db.fetch(
-        "SELECT COALESCE(SUM(amount), 0) AS total FROM reputation_event "
-        "WHERE user_id = ? AND day = ? AND reason = ?",
-        [user_id, day, CAPPED_REASON],
+        "SELECT COALESCE(SUM(e.amount), 0) AS total FROM reputation_event e "
+        "WHERE e.user_id = ? AND e.day = ? AND (e.reason = ? OR (e.reason = 'undo' AND e.amount < 0 AND EXISTS ("
+        "SELECT 1 FROM reputation_event g WHERE g.user_id = e.user_id AND g.ref = e.ref AND g.day = e.day "
+        "AND g.reason = ? AND g.id < e.id)))",
+        [user_id, day, CAPPED_REASON, CAPPED_REASON],
         conn,
     )
-    return int(rows[0]["total"])
+    return max(0, int(rows[0]["total"]))
 
 
 async def grant(user_id: int, amount: int, reason: str, ref: str, post_id: int | None, conn: Any) -> int:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from community.models import Comment, Post, ReputationEvent, User
+from community.accounts import token_expires
+from community.models import ApiToken, Comment, Post, ReputationEvent, User
 
 
 def iso(value: Any) -> str | None:
@@ -23,6 +24,12 @@ def user_full(user: User) -> dict:
 
 def me(user: User) -> dict:
     return {**user_full(user), "email": user.email}
+
+
+def api_token(t: ApiToken, current_id: int | None = None) -> dict:
+    """A token as its owner sees it: never the token itself (only its digest is stored)."""
+    return {"id": t.id, "label": t.label, "created_at": iso(t.created_at), "last_used_at": iso(t.last_used_at),
+            "expires_at": iso(token_expires(t)), "current": t.id == current_id}
 
 
 def comment(c: Comment) -> dict:

@@ -99,8 +99,24 @@ declare("limit.new_member_rep", 10, "Below this reputation a member counts as ne
 declare("limit.new_member_questions_per_day", 3, "Questions a new member may ask in their first day", "limits")
 declare("limit.new_member_answers_per_day", 10, "Answers a new member may post in their first day", "limits")
 declare("limit.new_member_links", 2, "Links a new member may put in one post", "limits")
-declare("limit.login_failures_per_account", 5, "Failed logins per account per 15 minutes", "limits")
-declare("limit.login_failures_per_ip", 20, "Failed logins per address per 15 minutes", "limits")
+# Log-in slows down, never locks: failures are counted per account and address pair (and, more
+# generously, per address), and past the free ones each try must wait (community.accounts).
+declare("limit.login_failures_per_pair", 5, "Failed log-ins to one account from one address in an hour before tries must wait", "limits")
+declare("limit.login_failures_per_address", 20, "Failed log-ins from one address (any accounts) in an hour before tries must wait", "limits")
+declare("limit.login_wait_seconds", 15, "Wait after the first failure past those; it doubles with each further failure", "limits")
+declare("limit.login_max_wait_seconds", 300, "The longest wait between log-in tries", "limits")
+# Write rate limits per member and per network address, per hour (community.ratelimit; 0: no limit).
+# Moderators and staff are not limited.
+declare("limit.questions_per_hour", 10, "Questions one member may ask in an hour", "limits")
+declare("limit.questions_per_hour_per_address", 30, "Questions that may be asked from one network address in an hour", "limits")
+declare("limit.answers_per_hour", 30, "Answers one member may post in an hour", "limits")
+declare("limit.answers_per_hour_per_address", 90, "Answers that may be posted from one network address in an hour", "limits")
+declare("limit.comments_per_hour", 60, "Comments one member may post in an hour", "limits")
+declare("limit.comments_per_hour_per_address", 180, "Comments that may be posted from one network address in an hour", "limits")
+declare("limit.votes_per_hour", 120, "Votes (cast, changed or taken back) one member may make in an hour", "limits")
+declare("limit.signups_per_hour_per_address", 10, "Accounts that may be created from one network address in an hour", "limits")
+declare("limit.deflections_per_hour", 20, "'This solved my problem' reports one member may send in an hour", "limits")
+declare("limit.deflections_per_hour_per_address", 30, "'This solved my problem' reports from one network address in an hour", "limits")
 
 # Support escalation.
 declare("sla.first_answer_minutes", 60, "Minutes a question may wait for a first answer before escalation", "support")
@@ -108,3 +124,8 @@ declare("sla.tag_minutes", {"billing": 15}, "Per-tag first-answer SLA overrides,
 declare("sla.business_hours", None, "Business hours during which the SLA clock runs, or none", "support")
 declare("sla.claim_minutes", 30, "Minutes a ticket may wait to be claimed", "support")
 declare("sla.first_reply_minutes", 120, "Minutes a ticket may wait for a first staff reply", "support")
+
+# Sessions and API tokens.
+declare("auth.token_days", 90, "Days an API token works after it is issued", "auth")
+declare("auth.seen_every_minutes", 5, "Minutes between updates of a session's last-seen and a token's last-used time", "auth")
+declare("auth.password_change_failures", 5, "Wrong current passwords a member may give in an hour when changing it", "auth")

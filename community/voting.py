@@ -7,10 +7,10 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from community import clock, db, privileges, reputation, settings
+from community import clock, db, privileges, ratelimit, reputation, settings
 from community.errors import Conflict, Invalid, NotAllowed
 from community.models import Post, User, Vote
-from community.questions import bump_generation, get_post
+from community.questions import bump_generation, get_post, lock_post
 from search import outbox
 
 
@@ -31,8 +31,9 @@ def parse_value(value: Any) -> int:
     return int(value)
 
 
-async def vote(user: User | None, post_id: Any, value: Any) -> int:
-    """Cast, change or retract (value 0) a vote; returns the post's new score."""
+async def vote(user: User | None, post_id: Any, value: Any, *, address: str | None = None) -> int:
+    """Cast, change or retract (value 0) a vote; returns the post's new score. `address`: the client's,
+    when the vote comes from a request (rate limited)."""
     value = parse_value(value)
     user = privileges.require_active(user)
     if value == 1:
@@ -41,19 +42,19 @@ async def vote(user: User | None, post_id: Any, value: Any) -> int:
         privileges.require(user, "downvote")
     for attempt in range(3):
         try:
-            return await _vote_once(user, post_id, value)
+            return await _vote_once(user, post_id, value, address)
         except IntegrityError:
             if attempt == 2:
                 raise Conflict("Your vote clashed with another one; please try again.") from None
     raise AssertionError("unreachable")
 
 
-async def _vote_once(user: User, post_id: Any, value: int) -> int:
+@db.retried
+async def _vote_once(user: User, post_id: Any, value: int, address: str | None) -> int:
     async with db.transaction() as conn:
         post = await get_post(post_id, user, conn)
-        # Lock order everywhere: the post's row first, then its people (accepting does the same), so a
-        # vote on a question cannot deadlock with an accept on that question.
-        post = await Post.filter(id=post.id).using_db(conn).select_for_update().first()
+        # The lock order (questions.lock_post): the post's row first, then its people in one call.
+        post = await lock_post(post.id, conn)
         if post.author_id == user.id:
             raise NotAllowed("You cannot vote on your own post.")
         question = post if post.is_question else await Post.filter(id=post.question_id).using_db(conn).first()
@@ -64,6 +65,7 @@ async def _vote_once(user: User, post_id: Any, value: int) -> int:
         existing = await Vote.filter(post_id=post.id, voter_id=user.id).using_db(conn).first()
         old = existing.value if existing else 0
         if old != value:
+            await ratelimit.spend("vote", user, address, conn)
             ref = f"vote:{post.id}:{user.id}"
             if old:
                 for uid in set(involved):

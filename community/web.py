@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-import json
+import errno
+import logging
 import secrets
 import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import itsdangerous
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from community import accounts, clock, db
+from community import accounts, clock, db, inputs, settings
 from community.config import ROOT
-from community.errors import BadRequest, DomainError, NotAllowed, NotFound, TooLarge
+from community.errors import BadRequest, Busy, DomainError, NotAllowed, NotFound, TooLarge
 from community.models import User
 
+log = logging.getLogger("community")
 MAX_BODY = 64 * 1024
 templates = Jinja2Templates(directory=str(ROOT / "templates"))
 templates.env.globals["now"] = clock.now
@@ -60,17 +63,27 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def client_address(request: Request) -> str:
+    """The address every per-address limit counts. It is the connecting peer's, or the client's as
+    named in X-Forwarded-For when the peer is a proxy listed in FORWARDED_ALLOW_IPS (community.app)."""
+    return request.client.host if request.client else ""
+
+
 async def current_user(request: Request) -> User | None:
     if "user" in request.state._state:
         return request.state.user
     user: User | None = None
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        user = await accounts.user_for_token(auth[7:].strip())
+        found = await accounts.token_login(auth[7:].strip())
+        if found is not None:
+            user, request.state.token_id = found
     elif "session" in request.scope:
-        uid = request.session.get("uid")
-        if isinstance(uid, int):
-            user = await _member(request, uid)
+        uid, key = request.session.get("uid"), request.session.get("sid")
+        if isinstance(uid, int) and isinstance(key, str):  # a cookie from before server-side sessions has no key
+            user = await _member(request, uid, key)
+        if user is None and uid is not None:
+            request.session.clear()  # its session has ended: the browser drops the cookie and reads cached pages again
     request.state.user = user
     return user
 
@@ -78,34 +91,57 @@ async def current_user(request: Request) -> User | None:
 # Every member page needs the member, their unread count (the header) and the content generation
 # (PageCache): one statement instead of three, since each round trip to the database driver's thread
 # costs more CPU than these lookups. Raw SQL, because the ORM's query building costs more than the query.
+# The join with the cookie's session is what makes logging out (or a password change) end a
+# session: a cookie whose session has ended finds no row and its bearer is anonymous.
 _MEMBER_SQL = (
     'SELECT u.*, (SELECT COUNT(*) FROM notification n WHERE n.user_id = u.id AND n.read_at IS NULL) AS unread_count, '
-    '(SELECT value FROM content_generation WHERE id = 1) AS content_generation FROM "user" u WHERE u.id = ?'
+    '(SELECT value FROM content_generation WHERE id = 1) AS content_generation, s.id AS session_id, '
+    'CASE WHEN s.last_seen_at IS NULL OR s.last_seen_at < ? THEN 1 ELSE 0 END AS session_stale '
+    'FROM "user" u JOIN member_session s ON s.user_id = u.id WHERE s.key = ? AND s.ended_at IS NULL AND u.id = ?'
 )
 
 
-async def _member(request: Request, uid: int) -> User | None:
+async def _member(request: Request, uid: int, key: str) -> User | None:
     from community.questions import local_bumps
 
     bumps = local_bumps()
-    rows = await db.fetch(_MEMBER_SQL, [uid])
+    now = clock.now()
+    seen_every = timedelta(minutes=settings.get("auth.seen_every_minutes"))
+    rows = await db.fetch(_MEMBER_SQL, [now - seen_every, key, uid])
     if not rows:
         return None
     row = rows[0]
+    if row["session_stale"]:  # last seen to within a few minutes: one small write per session every few minutes
+        await db.execute("UPDATE member_session SET last_seen_at = ? WHERE id = ?", [now, row["session_id"]])
     request.state.unread = int(row["unread_count"])
     generation = row["content_generation"]
     request.state.generation = (int(generation) if generation is not None else 0, bumps)
-    return User._init_from_db(**row)  # how the ORM builds a fetched row; the two extra columns are ignored
+    return User._init_from_db(**row)  # how the ORM builds a fetched row; the extra columns are ignored
 
 
-def log_in(request: Request, user: User) -> None:
+async def log_in(request: Request, user: User) -> None:
+    """Start a server-side session for `user` and name it in the cookie (ending the cookie's previous one)."""
+    previous = request.session.get("sid")
+    if isinstance(previous, str):
+        await accounts.end_session(previous)
     request.session.clear()
     request.session["uid"] = user.id
+    request.session["sid"] = await accounts.start_session(user, request.headers.get("user-agent", ""))
     request.session["csrf"] = secrets.token_urlsafe(24)
 
 
-def log_out(request: Request) -> None:
+async def log_out(request: Request) -> None:
+    """End the cookie's session on the server, so a copy of the cookie no longer logs anyone in."""
+    key = request.session.get("sid")
+    if isinstance(key, str):
+        await accounts.end_session(key)
     request.session.clear()
+
+
+def session_key(request: Request) -> str | None:
+    """The key of the browser session this request came with, if any."""
+    key = request.session.get("sid") if "session" in request.scope else None
+    return key if isinstance(key, str) else None
 
 
 def csrf_token(request: Request) -> str:
@@ -141,6 +177,7 @@ async def read_form(request: Request) -> dict[str, Any]:
         raise BadRequest("The form could not be read; please try again.") from None
     data = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     check_csrf(request, data)
+    inputs.check_form(data)
     return data
 
 
@@ -149,13 +186,7 @@ async def read_json(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if not raw:
         return {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly nested arrays
-        raise BadRequest("The request body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise BadRequest("Send a JSON object.")
-    return data
+    return inputs.loads(raw)
 
 
 async def context(request: Request, extra: dict[str, Any]) -> dict[str, Any]:
@@ -187,13 +218,22 @@ def error_json(status: int, code: str, message: str, field: str | None = None) -
     return JSONResponse({"error": {"code": code, "message": message, "field": field}}, status_code=status)
 
 
+def with_retry_after(response: Response, exc: Exception) -> Response:
+    """A rate-limited answer (TooMany) says in Retry-After how many seconds to wait; pages that
+    re-render a form with the message pass their response through here too."""
+    seconds = getattr(exc, "retry_after", None)
+    if seconds:
+        response.headers["Retry-After"] = str(int(seconds))
+    return response
+
+
 async def on_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     if is_api(request):
-        return error_json(exc.status, exc.code, exc.message, exc.field)
+        return with_retry_after(error_json(exc.status, exc.code, exc.message, exc.field), exc)
     if exc.status == 401:
         return redirect(f"/login?next={request.url.path}")
-    return await render(request, "error.html", {"status": exc.status, "message": exc.message}, exc.status)
+    return with_retry_after(await render(request, "error.html", {"status": exc.status, "message": exc.message}, exc.status), exc)
 
 
 _HTTP_MESSAGES = {
@@ -210,11 +250,48 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     return await render(request, "error.html", {"status": exc.status_code, "message": message}, exc.status_code)
 
 
+def disk_full(exc: BaseException) -> bool:
+    """Whether the error (or one it was raised from) says the disk or the database is full."""
+    seen: set[int] = set()
+    todo: list[Any] = [exc]
+    while todo:
+        e = todo.pop()
+        if not isinstance(e, BaseException) or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+            return True
+        if isinstance(e, sqlite3.Error) and (getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+                                             or "database or disk is full" in str(e)):
+            return True
+        if getattr(e, "sqlstate", None) == "53100":  # PostgreSQL's disk_full (asyncpg's DiskFullError)
+            return True
+        todo += [e.__cause__, e.__context__, *e.args]  # Tortoise wraps the driver's error as its first argument
+    return False
+
+
+DISK_FULL_MESSAGE = "The server has run out of storage space, so this could not be saved. Please try again in a few minutes."
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
+    if db.must_retry(exc):  # a deadlock in a write that does not run again by itself (db.retried)
+        return await on_domain_error(request, Busy())
     message = "Something went wrong on our side. Please try again in a moment."
+    status = 500
+    if disk_full(exc):
+        message, status = DISK_FULL_MESSAGE, 503
     if is_api(request):
-        return error_json(500, "internal", message)
-    return HTMLResponse(f"<!doctype html><title>Error</title><h1>Sorry</h1><p>{message}</p>", status_code=500)
+        response: Response = error_json(status, "internal" if status == 500 else "unavailable", message)
+    elif status == 503:
+        try:
+            response = await render(request, "error.html", {"status": status, "message": message}, status)
+        except Exception:  # the page needs the database; the plain one below does not
+            response = HTMLResponse(f"<!doctype html><title>Try again</title><h1>Try again soon</h1><p>{message}</p>", status)
+    else:
+        response = HTMLResponse(f"<!doctype html><title>Error</title><h1>Sorry</h1><p>{message}</p>", status_code=500)
+    if status == 503:
+        response.headers["retry-after"] = "120"
+    return response
 
 
 class BodyLimit:
@@ -257,6 +334,41 @@ class BodyLimit:
         else:
             response = HTMLResponse(f"<!doctype html><title>Too large</title><h1>Too large</h1><p>{message}</p>", 413)
         await response(scope, receive, send)
+
+
+class KeepServing:
+    """Answer an unexpected error (500, or 503 when the disk is full) from inside the app, logged
+    with its traceback, so the connection stays open for the client's next request.
+
+    Starlette's ServerErrorMiddleware sends the same response but then raises the error again, and
+    a server closes any keep-alive connection whose application raised. Only an error after the
+    response has started still goes up: half a response can only be ended by closing the connection.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except ClientDisconnect:
+            return  # the client left while its request was read: nobody to answer, nothing went wrong here
+        except Exception as exc:
+            if started:
+                raise
+            log.error("%s %s failed", scope.get("method"), scope.get("path"), exc_info=exc)
+            response = await on_unexpected(Request(scope, receive), exc)
+            await response(scope, receive, send)
 
 
 class SessionCookies(SessionMiddleware):

@@ -50,6 +50,10 @@ async def suspend(moderator: User | None, user_id: Any, days: Any, reason: Any) 
     async with db.transaction() as conn:
         await User.filter(id=member.id).using_db(conn).update(suspended_until=until, suspension_reason=reason if n else "")
         if n:
+            # Every browser session ends: the member logs in again and meets the suspension. API
+            # tokens stay: writes through them are refused anyway (privileges.require_active) with
+            # the reason, which a revoked token's 401 would hide from the member's programs.
+            await accounts.end_sessions(member.id, conn)
             await audit.record(moderator, "suspend", conn, user_id=member.id, reason=f"{n} day{'s' if n != 1 else ''}: {reason}")
             await notify(member.id, "suspension", f"Your account is suspended for {n} day{'s' if n != 1 else ''}: {reason}",
                          f"/users/{member.id}", conn)

@@ -12,7 +12,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from community import clock, db, events, privileges, questions
+from community import clock, db, events, inputs, privileges, questions
 from community.errors import Conflict, Invalid, NotAllowed
 from community.models import Post, User
 from moderation import audit
@@ -27,14 +27,7 @@ _pending_note: contextvars.ContextVar[dict | None] = contextvars.ContextVar("rev
 
 
 def check_comment(value: Any) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise Invalid("comment", "The edit summary must be text.")
-    value = " ".join(value.split())
-    if len(value) > COMMENT_MAX:
-        raise Invalid("comment", f"Keep the edit summary to {COMMENT_MAX} characters (it has {len(value)}).")
-    return value
+    return inputs.one_line("comment", value, COMMENT_MAX, "edit summary")
 
 
 async def on_post_edited(post: Post, editor: User, before: dict, conn: Any) -> None:

@@ -10,7 +10,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from community import clock, db
+from community import clock, db, ratelimit
 from community.errors import Invalid, NotFound
 from community.models import Post
 from search.models import DEFLECTION_KINDS, DeflectionEvent
@@ -81,9 +81,12 @@ async def suggestions_shown(view: str, count: int, user_id: int | None) -> None:
     await record("suggestions_shown", user_id=user_id, result_count=count, ref=view)
 
 
-async def solved_my_problem(question_id: Any, user_id: int | None, view: str = "") -> DeflectionEvent:
-    """"This solved my problem" on a suggestion: the question was not asked."""
+async def solved_my_problem(question_id: Any, user_id: int | None, view: str = "", *,
+                            address: str | None = None) -> DeflectionEvent:
+    """"This solved my problem" on a suggestion: the question was not asked. `address`: the client's,
+    when reported through a request (rate limited per member and address, so nobody can forge the figures)."""
     q = await _visible_question(question_id)
+    await ratelimit.spend("deflection", user_id, address)
     return await DeflectionEvent.create(kind="solved_my_problem", created_at=clock.now(), user_id=user_id,
                                         question_id=q.id, solved=q.state == "solved", ref=(view or "")[:64])
 

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from community import openapi, pages
-from community.web import current_user, page_number, read_json, redirect, render
+from community.web import client_address, current_user, page_number, read_json, redirect, render
 from search import deflection
 from search.backend import BACKENDS, SearchBackend, backend_for
 from search.indexer import Indexer
@@ -122,7 +122,7 @@ async def api_deflection(request: Request) -> Response:
         raise Invalid("question_id", "Say which question solved your problem: question_id.")
     user = await current_user(request)
     event = await deflection.solved_my_problem(body.get("question_id"), user.id if user else None,
-                                               _text(body.get("view"), 64))
+                                               _text(body.get("view"), 64), address=client_address(request))
     return JSONResponse({"id": event.id, "kind": event.kind, "question_id": event.question_id}, status_code=201)
 
 

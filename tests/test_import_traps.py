@@ -67,11 +67,14 @@ def make_dump(tmp_path: Path) -> Path:
 async def test_every_trap_of_the_format(database, fake_clock, tmp_path):
     report = await import_dump(make_dump(tmp_path))
     assert report.site == "tiny"
-    users = {r["external_id"]: r for r in await db.fetch('SELECT external_id, username, reputation, about, password_hash FROM "user"')}
+    users = {r["external_id"]: r for r in await db.fetch('SELECT external_id, username, display_name, reputation, about, password_hash FROM "user"')}
     assert users["se:tiny:1"]["username"] == "Ada"
     assert users["se:tiny:2"]["username"] == "ada-2"  # the name was taken in another letter case
     assert users["se:tiny:3"]["about"] == "Hi there"
-    assert (users["se:tiny:4"]["username"], users["se:tiny:5"]["username"]) == ("Élise", "Élise-5")
+    # Sign-up's letters: the accent goes from the username and stays in the display name.
+    assert (users["se:tiny:4"]["username"], users["se:tiny:5"]["username"]) == ("Elise", "Elise-5")
+    assert users["se:tiny:4"]["display_name"] == users["se:tiny:5"]["display_name"] == "Élise"
+    assert users["se:tiny:3"]["username"] == "Bo-3"  # shorter than sign-up allows: the dump id is added
     assert (users["se:tiny:1"]["reputation"], users["se:tiny:2"]["reputation"], users["se:tiny:3"]["reputation"]) == (
         1 + 10 + 2 - 2, 1 + 10 + 15, 1)
 

@@ -50,17 +50,26 @@ async def _community(tag: str) -> tuple[list[User], list[Post]]:
 
 
 async def _check_invariants(members: list[User]) -> dict[int, int]:
-    """Every cached total equals max(1, 1 + ledger); the vote gains of each UTC day stay within the cap."""
+    """Every cached total equals max(1, 1 + ledger); the net vote gains of each UTC day (upvotes, less
+    those taken back the same day) stay within the cap, and equal what the cap itself counts."""
     live = {}
     for m in members:
         user = await User.get(id=m.id)
-        events = await ReputationEvent.filter(user_id=m.id)
+        events = await ReputationEvent.filter(user_id=m.id).order_by("id")
         assert user.reputation == max(1, 1 + sum(e.amount for e in events)), user.username
         per_day: dict = defaultdict(int)
+        upvoted_on: dict[str, object] = {}  # ref -> the day of its standing upvote
         for e in events:
             if e.reason == "upvoted":
                 per_day[e.day] += e.amount
+                upvoted_on[e.ref] = e.day
+            elif e.reason == "undo":
+                if e.amount < 0 and upvoted_on.get(e.ref) == e.day:
+                    per_day[e.day] += e.amount
+                upvoted_on.pop(e.ref, None)
         assert all(total <= CAP for total in per_day.values()), (user.username, dict(per_day))
+        for day, total in per_day.items():
+            assert await reputation.gained_today(m.id, day, None) == total, (user.username, day)
         live[m.id] = user.reputation
     return live
 

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from community import clock, db, reputation, settings
+from community import clock, db, reputation, settings, usernames
 from community.errors import Invalid
 from community.models import Comment, Post, ReputationEvent, Tag, User
 from community.rendering import markdown, plain_text, sanitise
@@ -188,6 +188,7 @@ class StackExchangeImport:
         # Community-wiki posts earn no reputation from votes cast after they became wiki; few posts are.
         self._wiki_since: dict[str, datetime] = {}
         self._policy: Any = None
+        self._taken_keys: set[str] | None = None  # look-alike keys of every username (community.usernames)
 
     # ----- plumbing -------------------------------------------------------------------------
 
@@ -263,7 +264,8 @@ class StackExchangeImport:
                 tally.skipped["already imported"] += len(batch) - len(fresh)
                 names = await self._usernames(fresh, conn)
                 users = [
-                    User(username=names[r["Id"]], email="", password_hash=None, role="member",
+                    User(username=names[r["Id"]], display_name=usernames.display_name(r.get("DisplayName")),
+                         email="", password_hash=None, role="member",
                          reputation=1, about=self._about(r.get("AboutMe")),
                          created_at=parse_time(r.get("CreationDate")) or self.started,
                          last_seen_at=parse_time(r.get("LastAccessDate")), external_id=self.ext(r["Id"]))
@@ -281,34 +283,55 @@ class StackExchangeImport:
         return _SPACES.sub(" ", plain_text(sanitise(value))).strip()[:2000]
 
     async def _usernames(self, rows: list[dict[str, str]], conn: Any) -> dict[str, str]:
-        """Display names become usernames; a name already taken (in any letter case) gets the
-        member's dump id appended. Depends only on what is committed, so reruns choose alike."""
+        """Display names become usernames by sign-up's rules (`community.usernames`): markup
+        stripped, written in the letters sign-up allows, and a name that looks like one already
+        taken (same confusables skeleton, any letter case) gets the member's dump id appended.
+        Depends only on what is committed, so reruns choose alike.
+
+        The look-alike keys of every member are read once per run (`_taken_keys`) and kept in
+        memory; only the names chosen are checked against the database, for members who signed
+        up meanwhile."""
+        if not rows:
+            return {}
+        if self._taken_keys is None:
+            self._taken_keys = set()
+            for row in await db.fetch('SELECT username FROM "user"', [], conn):
+                self._taken_keys |= usernames.lookalike_keys(row["username"])
+        taken = self._taken_keys
         wanted: dict[str, list[str]] = {}
+        site = usernames.from_display_name(f"se-{self.site}") or "se"
         for r in rows:
-            base = _SPACES.sub(" ", r.get("DisplayName") or "").strip()[:40] or f"user{r['Id']}"
-            suffix = f"-{r['Id']}"
-            wanted[r["Id"]] = [base, base[: 40 - len(suffix)] + suffix, f"se-{self.site}-{r['Id']}"[:40]]
-        # Both the names as written and lowered: SQLite's UPPER folds only ASCII, so "Élise" is
-        # found by the first list and "élise" by the second. The comparison is the one sign-up's
-        # `iexact` makes, so the expression index on it serves this look-up.
-        names = sorted({c for cands in wanted.values() for c in cands} | {c.lower() for cands in wanted.values() for c in cands})
-        taken: set[str] = set()
-        for i in range(0, len(names), 50):  # short lists: PostgreSQL scans every member for long ones
-            chunk = names[i:i + 50]
-            rows_ = await db.fetch(
-                f'SELECT username FROM "user" WHERE UPPER(CAST(username AS VARCHAR)) IN '
-                f'({", ".join(["UPPER(?)"] * len(chunk))})', chunk, conn)
-            taken.update(r["username"].lower() for r in rows_)
+            base, suffix = usernames.from_display_name(r.get("DisplayName")), f"-{r['Id']}"
+            if len(base) >= 3:
+                first = [base, usernames.with_suffix(base, suffix)]
+            else:  # "Bo" -> "Bo-3"; nothing left of the name -> "user3"
+                first = [usernames.with_suffix(base, suffix) if base else usernames.with_suffix("user", r["Id"])]
+            wanted[r["Id"]] = [*first, usernames.with_suffix(site, suffix)]
         out: dict[str, str] = {}
-        for se_id, candidates in wanted.items():
-            choice = next((c for c in candidates if c.lower() not in taken), None)
-            n = 2
-            while choice is None:
-                extra = f"{candidates[1][:36]}~{n}"
-                choice = extra if extra.lower() not in taken else None
-                n += 1
-            taken.add(choice.lower())
-            out[se_id] = choice
+        pending = list(wanted)
+        while pending:
+            chosen: dict[str, str] = {}
+            for se_id in pending:
+                candidates = wanted[se_id]
+                choice = next((c for c in candidates if not usernames.lookalike_keys(c) & taken), None)
+                n = 2
+                while choice is None:
+                    extra = usernames.with_suffix(candidates[0], f"-{se_id}-{n}")
+                    choice = extra if not usernames.lookalike_keys(extra) & taken else None
+                    n += 1
+                taken |= usernames.lookalike_keys(choice)
+                chosen[se_id] = choice
+            # Names are ASCII, so UPPER folds them alike on both databases; the expression index on it
+            # (community/0004) serves this look-up, in short lists (PostgreSQL scans every member for long ones).
+            names = sorted(set(chosen.values()))
+            found: set[str] = set()
+            for i in range(0, len(names), 50):
+                chunk = names[i:i + 50]
+                found.update(r["username"].upper() for r in await db.fetch(
+                    f'SELECT username FROM "user" WHERE UPPER(CAST(username AS VARCHAR)) IN '
+                    f'({", ".join(["UPPER(?)"] * len(chunk))})', chunk, conn))
+            pending = [se_id for se_id, name in chosen.items() if name.upper() in found]
+            out.update((se_id, name) for se_id, name in chosen.items() if name.upper() not in found)
         return out
 
     # ----- questions and answers ----------------------------------------------------------------

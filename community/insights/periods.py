@@ -12,6 +12,8 @@ from community.errors import Invalid
 
 DEFAULT_DAYS = 28
 MAX_DAYS = 3660  # ten years: a whole community's history fits, a typo like 0202 does not
+# Far from the calendar's ends (a range's first day minus four weeks, its last plus one, stay valid dates).
+EARLIEST, LATEST = date(1970, 1, 1), date(2999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,12 @@ def _date(value: Any, name: str) -> date | None:
     if not isinstance(value, str):
         raise Invalid(name, f"Give '{name}' as a date like 2026-01-31.")
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise Invalid(name, f"'{value[:20]}' is not a date: use the form 2026-01-31.") from None
+    if not EARLIEST <= day <= LATEST:
+        raise Invalid(name, f"Choose '{name}' between {EARLIEST.isoformat()} and {LATEST.isoformat()}.")
+    return day
 
 
 def parse_period(first: Any = None, last: Any = None) -> Period:

@@ -1,0 +1,266 @@
+"""The mail outbox: the one way mail leaves the forum. Callers `queue` a message inside the
+transaction that causes it; a sender delivers due mail over SMTP with retries and back-off.
+
+An unreachable or refusing mail server therefore never fails a request. Senders lease a batch of
+rows before sending (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's write lock serialises the
+claim), so several workers or hosts never send the same row twice while the lease holds. A sender
+killed between the server's acceptance and marking the row sent resends after the lease, with the
+same Message-ID, so a receiver can drop the repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import aiosmtplib
+
+from community import clock, db, settings
+from community.models import OutgoingMail
+
+log = logging.getLogger("community.mail")
+
+BATCH = 20
+SMTP_TIMEOUT = 30.0
+# Longer than a batch can take (each message is bounded by SMTP_TIMEOUT, and a dead server fails
+# the whole batch at connect), so a lease only lapses when its sender died.
+LEASE = timedelta(minutes=15)
+POLL_SECONDS = 30.0
+RECHECKS = (0.05, 0.25, 1.0)  # after a wake-up found nothing: the queuing transaction had not committed yet
+
+settings.declare("mail.max_attempts", 6, "Delivery attempts before a mail is given up", "mail")
+settings.declare("mail.retry_minutes", [1, 5, 30, 120, 480],
+                 "Minutes to wait after each failed delivery attempt (the last value repeats)", "mail")
+
+
+# ---- queuing -------------------------------------------------------------------------------------
+
+# One event per event loop (tests run each in a loop of its own; an Event belongs to one loop).
+_wakes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Event] = weakref.WeakKeyDictionary()
+
+
+def wake_event() -> asyncio.Event:
+    """The event this loop's sender waits on between polls."""
+    loop = asyncio.get_running_loop()
+    event = _wakes.get(loop)
+    if event is None:
+        event = _wakes[loop] = asyncio.Event()
+    return event
+
+
+async def queue(to: str, subject: str, text: str, kind: str, conn: Any = None) -> OutgoingMail:
+    """Queue one plain-text mail (inside the caller's transaction when `conn` is given) and wake
+    this process's sender. Senders in other processes find it by polling."""
+    for name, value in (("to", to), ("subject", subject)):
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"a mail's {name} may not contain line breaks: {value!r}")
+    now = clock.now()
+    row = await OutgoingMail.create(to_address=to, subject=subject[:200], body_text=text, kind=kind[:32],
+                                    created_at=now, next_attempt_at=now, using_db=conn)
+    wake_event().set()
+    return row
+
+
+# ---- delivery ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transport:
+    """Where mail goes: `smtp://[user:pass@]host[:port]` (STARTTLS when the server offers it) or
+    `smtps://...` (TLS from the first byte)."""
+
+    smtp_url: str
+    mail_from: str = "community@localhost"
+    timeout: float = SMTP_TIMEOUT
+
+    @classmethod
+    def from_config(cls, config: Any) -> Transport:
+        return cls(config.smtp_url, config.mail_from)
+
+    def client(self) -> aiosmtplib.SMTP:
+        url = urlparse(self.smtp_url)
+        implicit_tls = url.scheme == "smtps"
+        return aiosmtplib.SMTP(
+            hostname=url.hostname or "localhost", port=url.port or (465 if implicit_tls else 25),
+            username=unquote(url.username) if url.username else None,
+            password=unquote(url.password or "") if url.username else None,
+            use_tls=implicit_tls, start_tls=False if implicit_tls else None, timeout=self.timeout,
+        )
+
+    @property
+    def sender(self) -> str:
+        return parseaddr(self.mail_from)[1] or self.mail_from
+
+
+@dataclass
+class Batch:
+    """What one `deliver_due` call did."""
+
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed attempt."""
+    steps = settings.get("mail.retry_minutes") or [60]
+    return timedelta(minutes=float(steps[min(attempts, len(steps)) - 1]))
+
+
+def message_id(row: OutgoingMail, mail_from: str) -> str:
+    """Stable per outbox row, so a resend after a crash is recognisably the same mail."""
+    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
+    return f"<outbox.{row.id}.{int(row.created_at.timestamp())}@{domain}>"
+
+
+def compose(row: OutgoingMail, mail_from: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = mail_from, row.to_address, row.subject
+    msg["Date"] = format_datetime(clock.now())
+    msg["Message-ID"] = message_id(row, mail_from)
+    msg.set_content(row.body_text)
+    return msg
+
+
+def _due() -> Any:
+    return OutgoingMail.filter(sent_at=None, failed_at=None, next_attempt_at__lte=clock.now())
+
+
+async def _claim(limit: int) -> list[OutgoingMail]:
+    """Lease up to `limit` due rows, oldest first, for this sender alone."""
+    if not await _due().using_db(db.background()).exists():  # the usual idle poll: no write lock taken
+        return []
+    async with db.background_transaction() as conn:
+        rows = await _due().using_db(conn).order_by("id").limit(limit).select_for_update(skip_locked=True)
+        if rows:
+            await OutgoingMail.filter(id__in=[r.id for r in rows]).using_db(conn).update(
+                next_attempt_at=clock.now() + LEASE)
+    return list(rows)
+
+
+async def _sent(row: OutgoingMail, batch: Batch) -> None:
+    await OutgoingMail.filter(id=row.id).using_db(db.background()).update(
+        sent_at=clock.now(), attempts=row.attempts + 1, last_error="")
+    batch.sent += 1
+
+
+async def _failed(row: OutgoingMail, error: str, permanent: bool, batch: Batch) -> None:
+    attempts = row.attempts + 1
+    now = clock.now()
+    if permanent or attempts >= settings.get("mail.max_attempts"):
+        await OutgoingMail.filter(id=row.id).using_db(db.background()).update(
+            attempts=attempts, last_error=error[:1000], failed_at=now)
+        log.error("gave up on mail %s (%s) to %s after %d attempt(s): %s", row.id, row.kind, row.to_address, attempts, error)
+        batch.failed += 1
+        return
+    await OutgoingMail.filter(id=row.id).using_db(db.background()).update(
+        attempts=attempts, last_error=error[:1000], next_attempt_at=now + retry_delay(attempts))
+    log.warning("mail %s (%s) not delivered (%s); attempt %d, retrying later", row.id, row.kind, error, attempts)
+    batch.retrying += 1
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".strip()
+
+
+def _is_permanent(exc: Exception) -> bool:
+    """A 5xx answer about this message (not about the connection) will not change on retry."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return all(r.code >= 500 for r in exc.recipients)
+    return isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code >= 500
+
+
+async def deliver_due(transport: Transport, limit: int = BATCH) -> Batch:
+    """Send one batch of due mail over one SMTP connection."""
+    rows = await _claim(limit)
+    batch = Batch(claimed=len(rows))
+    if not rows:
+        return batch
+    smtp = transport.client()
+    try:
+        await smtp.connect()
+    except (aiosmtplib.SMTPException, OSError) as exc:  # unreachable, TLS or log-in refused: try them all later
+        for row in rows:
+            await _failed(row, _describe(exc), False, batch)
+        return batch
+    try:
+        for n, row in enumerate(rows):
+            try:
+                msg = compose(row, transport.mail_from)
+            except (ValueError, TypeError) as exc:  # a row no server could take
+                await _failed(row, _describe(exc), True, batch)
+                continue
+            try:
+                await smtp.send_message(msg, sender=transport.sender, recipients=[row.to_address])
+            except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
+                await _failed(row, _describe(exc), _is_permanent(exc), batch)
+            except (aiosmtplib.SMTPException, OSError) as exc:  # the connection is gone
+                await _failed(row, _describe(exc), False, batch)
+                rest = [r.id for r in rows[n + 1:]]
+                if rest:  # not their fault: due again at once, no attempt counted
+                    await OutgoingMail.filter(id__in=rest).using_db(db.background()).update(next_attempt_at=clock.now())
+                break
+            else:
+                await _sent(row, batch)
+    finally:
+        try:
+            await smtp.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            smtp.close()
+    return batch
+
+
+async def _wait(wake: asyncio.Event, seconds: float) -> bool:
+    """Sleep `seconds`, or until this process queues mail (True)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        # A cancellation some library swallowed (asyncio.wait_for on Python 3.11 drops one that
+        # arrives as its result does, and aiosmtplib awaits every reply that way): stop now rather
+        # than sleep through the app's shutdown.
+        raise asyncio.CancelledError
+    if not wake.is_set():
+        try:
+            # Not asyncio.wait_for, for the reason above.
+            async with asyncio.timeout(seconds):
+                await wake.wait()
+        except TimeoutError:
+            return False
+    wake.clear()
+    return True
+
+
+async def sender_loop(transport: Transport, poll_seconds: float | None = None) -> None:
+    """The in-server sender: runs until cancelled, never lets one failure stop it."""
+    wake, poll_seconds = wake_event(), poll_seconds or POLL_SECONDS
+    rechecks: tuple[float, ...] = ()
+    while True:
+        try:
+            batch = await deliver_due(transport)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a database hiccup must not end the loop
+            log.exception("mail sender failed; trying again")
+            batch = Batch()
+        if batch.claimed >= BATCH:
+            continue
+        if batch.claimed == 0 and rechecks:
+            if not await _wait(wake, rechecks[0]):
+                rechecks = rechecks[1:]
+            continue
+        rechecks = RECHECKS if await _wait(wake, poll_seconds) else ()
+
+
+async def startup(app: Any) -> list:
+    """The app's plug point: a sender in this process when SMTP_URL is set."""
+    config = app.state.config
+    if not config.smtp_url:
+        return []
+    return [sender_loop(Transport.from_config(config))]
