@@ -12,14 +12,16 @@ How a keyed write runs (POST, PUT, PATCH, DELETE under /api/):
 - when it finishes, its status, body and content type are kept: 2xx, and 4xx other than the
   answers that depend on the moment (401, 403, 408, 429). Anything else (a 5xx, a 503 "busy", an
   error) frees the key, so the retry runs again;
-- a retry finds the row: the same method and path get the stored response with
-  `Idempotent-Replayed: true`; while the first is still running, 409 "retry shortly"; another
-  method or path, 422. The request body is not compared (there is no column for its digest).
+- a retry finds the row: the same method, path and body (compared by its SHA-256) get the stored
+  response with `Idempotent-Replayed: true`; while the first is still running, 409 "retry
+  shortly"; another method, path or body, 422 (the way the IETF draft and Stripe answer it).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -28,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.exceptions import IntegrityError
 
 from community import clock
+from community.errors import TooLarge
 from community.models import IdempotentResponse
 
 log = logging.getLogger("community")
@@ -74,22 +77,28 @@ class IdempotencyKeys:
             await _answer(scope, receive, send, 422, "invalid",
                           f"The {HEADER} header must be one value of 1 to 255 printable ASCII characters.")
             return
-        principal = await _principal(scope, receive)
-        method, path = scope["method"], scope["path"][:300]
-        row = await self._claim(principal, key, method, path)
-        if row is not None:
-            await self._refuse_or_replay(row, method, path, scope, receive, send)
+        try:
+            body = await _read_body(receive)  # bounded by BodyLimit, which wraps this
+        except TooLarge as exc:
+            await _answer(scope, _replaying(b"", receive)(), send, 413, exc.code, exc.message)
             return
-        await self._run(principal, key, scope, receive, send)
+        replay = _replaying(body, receive)
+        principal = await _principal(scope, replay())
+        method, path, digest = scope["method"], scope["path"][:300], hashlib.sha256(body).hexdigest()
+        row = await self._claim(principal, key, method, path, digest)
+        if row is not None:
+            await self._refuse_or_replay(row, method, path, digest, scope, replay(), send)
+            return
+        await self._run(principal, key, scope, replay(), send)
 
-    async def _claim(self, principal: str, key: str, method: str, path: str) -> IdempotentResponse | None:
+    async def _claim(self, principal: str, key: str, method: str, path: str, digest: str) -> IdempotentResponse | None:
         """Store the placeholder; None when this request holds the key now, else the row that holds it."""
         now = clock.now()
         await self._prune(now)
         for _ in range(3):
             try:
                 await IdempotentResponse.create(principal=principal, key=key, method=method, path=path,
-                                                status=None, created_at=now)
+                                                request_digest=digest, status=None, created_at=now)
                 return None
             except IntegrityError:
                 row = await IdempotentResponse.filter(principal=principal, key=key).first()
@@ -102,7 +111,7 @@ class IdempotencyKeys:
             await IdempotentResponse.filter(id=row.id).delete()
         return await IdempotentResponse.filter(principal=principal, key=key).first()
 
-    async def _refuse_or_replay(self, row: IdempotentResponse | None, method: str, path: str,
+    async def _refuse_or_replay(self, row: IdempotentResponse | None, method: str, path: str, digest: str,
                                 scope: Scope, receive: Receive, send: Send) -> None:
         if row is None or row.status is None:
             await _answer(scope, receive, send, 409, "in_progress",
@@ -111,6 +120,9 @@ class IdempotencyKeys:
         elif (row.method, row.path) != (method, path):
             await _answer(scope, receive, send, 422, "invalid",
                           f"This {HEADER} was already used for {row.method} {row.path}; use a new key for another request.")
+        elif row.request_digest != digest:
+            await _answer(scope, receive, send, 422, "invalid",
+                          f"This {HEADER} was already used with a different request body; use a new key for another request.")
         else:
             headers = [(b"idempotent-replayed", b"true")]
             if row.content_type:
@@ -182,6 +194,36 @@ async def _answer(scope: Scope, receive: Receive, send: Send, status: int, code:
     response.raw_headers.extend(extra or [])
     await _drain(receive)
     await response(scope, receive, send)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks, more = [], True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive_more: Receive) -> Callable[[], Receive]:
+    """Fresh `receive` callables that hand the already-read body over once, then pass on what the
+    server sends next (the disconnect)."""
+
+    def make() -> Receive:
+        sent = False
+
+        async def receive() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive_more()
+
+        return receive
+
+    return make
 
 
 async def _drain(receive: Receive) -> None:

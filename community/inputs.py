@@ -100,8 +100,16 @@ def loads(raw: bytes) -> dict[str, Any]:
 
 
 def check_form(data: dict[str, Any]) -> None:
+    """Raise Invalid naming the first field that holds a refused character. The error carries
+    `kept`: what the person wrote, those characters taken out (never a password or the form's
+    token), so the refusal page gives their text back instead of losing it."""
     for key, value in data.items():
-        check_text(key, value if isinstance(value, str) else "")
+        try:
+            check_text(key, value if isinstance(value, str) else "")
+        except Invalid as exc:
+            exc.kept = {field_label(k): REFUSED.sub("", v) for k, v in data.items()  # type: ignore[attr-defined]
+                        if isinstance(v, str) and v.strip() and k != "csrf_token" and "password" not in k.lower()}
+            raise
 
 
 class AddressCheck:

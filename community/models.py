@@ -90,6 +90,7 @@ class IdempotentResponse(Model):
     body = fields.TextField(default="")
     content_type = fields.CharField(max_length=100, default="")
     created_at = fields.DatetimeField(db_index=True)
+    request_digest = fields.CharField(max_length=64, default="", db_default="")  # sha256 of the request body
 
     class Meta:
         table = "idempotent_response"

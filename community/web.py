@@ -233,7 +233,8 @@ async def on_domain_error(request: Request, exc: Exception) -> Response:
         return with_retry_after(error_json(exc.status, exc.code, exc.message, exc.field), exc)
     if exc.status == 401:
         return redirect(f"/login?next={request.url.path}")
-    return with_retry_after(await render(request, "error.html", {"status": exc.status, "message": exc.message}, exc.status), exc)
+    extra = {"status": exc.status, "message": exc.message, "kept": getattr(exc, "kept", None)}
+    return with_retry_after(await render(request, "error.html", extra, exc.status), exc)
 
 
 _HTTP_MESSAGES = {

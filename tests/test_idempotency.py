@@ -1,5 +1,5 @@
 """Idempotency-Key on API writes (issue 12): a retry with the same key returns the first response
-and writes nothing; a retry while the first still runs gets 409; another method or path 422; a 5xx
+and writes nothing; a retry while the first still runs gets 409; another method, path or body 422; a 5xx
 frees the key; keys belong to one member (or address) and last 24 hours."""
 
 from __future__ import annotations
@@ -43,6 +43,36 @@ async def test_a_retry_with_the_same_key_returns_the_first_response_and_writes_n
     row = await IdempotentResponse.get(key="k-1")
     assert (row.method, row.path, row.status) == ("POST", "/api/v1/questions", 201)
     assert row.principal == f"user:{(await User.get(username='asker')).id}"
+
+
+async def test_the_same_key_with_another_body_is_refused_and_writes_nothing(client, users):
+    await users("asker")
+    auth = await token_for(client, "asker")
+    first = await client.post("/api/v1/questions", headers=keyed(auth, "k-body"), json=QUESTION)
+    assert first.status_code == 201
+    changed = {**QUESTION, "title": "My eSIM profile will not download at all"}
+    r = await client.post("/api/v1/questions", headers=keyed(auth, "k-body"), json=changed)
+    assert r.status_code == 422 and "idempotent-replayed" not in r.headers
+    assert r.json()["error"]["field"] == "Idempotency-Key" and "different request body" in r.json()["error"]["message"]
+    assert await _question_count() == 1
+    # The handler still reads the body the middleware read first: the stored question is the first one.
+    assert (await Post.get(kind="question")).title == QUESTION["title"]
+    again = await client.post("/api/v1/questions", headers=keyed(auth, "k-body"), json=QUESTION)
+    assert again.status_code == 201 and again.json() == first.json()
+
+
+async def test_a_keyed_body_over_the_limit_is_413_not_a_crash(client, users):
+    await users("asker")
+    auth = await token_for(client, "asker")
+
+    async def chunks():  # streamed without a length, so only reading it finds the size
+        for _ in range(20):
+            yield b"x" * 8192
+
+    r = await client.post("/api/v1/questions", headers={**keyed(auth, "k-big"), "content-type": "application/json"},
+                          content=chunks())
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+    assert await IdempotentResponse.filter(key="k-big").count() == 0
 
 
 async def test_keys_belong_to_one_member_and_answer_anonymous_sign_ups_too(app, client, users):
@@ -131,11 +161,13 @@ async def test_a_server_error_frees_the_key_and_refusals_of_the_moment_are_not_k
     assert retried.status_code == 201 and "idempotent-replayed" not in retried.headers
     assert await _question_count() == 1
 
-    # A validation error is the answer to that request: kept and replayed (the body is not compared).
+    # A validation error is the answer to that request: kept and replayed; a corrected body needs a new key.
     bad = await client.post("/api/v1/questions", headers=keyed(auth, "bad"), json={**QUESTION, "title": "x"})
     assert bad.status_code == 422
+    same = await client.post("/api/v1/questions", headers=keyed(auth, "bad"), json={**QUESTION, "title": "x"})
+    assert same.status_code == 422 and same.headers["idempotent-replayed"] == "true" and same.json() == bad.json()
     fixed = await client.post("/api/v1/questions", headers=keyed(auth, "bad"), json=QUESTION)
-    assert fixed.status_code == 422 and fixed.headers["idempotent-replayed"] == "true" and fixed.json() == bad.json()
+    assert fixed.status_code == 422 and "different request body" in fixed.json()["error"]["message"]
 
     # A cookie session without its CSRF header is refused (403); that refusal is not kept.
     csrf = await login(client, "asker")

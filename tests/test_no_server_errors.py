@@ -160,6 +160,27 @@ async def test_form_fields_with_control_characters_are_refused_naming_the_field(
     assert not problems, "\n".join(problems)
 
 
+async def test_a_refused_form_gives_back_what_was_written_but_never_a_password(client, world):
+    """The refused page keeps the person's text (without the character that cannot be stored), so
+    nothing typed is lost; a password is never written back into a page."""
+    csrf = await login(client, "helper")
+    body = "My phone shows\x0c no signal since the update; I restarted it twice & nothing <changed>."
+    r = await client.post("/questions/ask", data={"title": "No signal after the update", "body": body,
+                                                  "tags": "signal", "csrf_token": csrf})
+    assert r.status_code == 422
+    assert "No signal after the update" in r.text
+    assert "My phone shows no signal since the update; I restarted it twice &amp; nothing &lt;changed&gt;." in r.text
+    assert csrf not in r.text.split("<main", 1)[-1].split("</main>", 1)[0]  # the token is no text of theirs
+    client.cookies.clear()
+    page = await client.get("/signup")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    r = await client.post("/signup", data={"username": "new\x00comer", "email": "n@example.com",
+                                           "password": "secret-horse-battery", "csrf_token": csrf})
+    assert r.status_code == 422
+    assert "newcomer" in r.text and "n@example.com" in r.text
+    assert "secret-horse-battery" not in r.text
+
+
 @pytest.mark.parametrize("path, who, field_name", [
     ("/api/v1/moderation/log?actor=%00", "mod", "actor"),
     ("/api/v1/moderation/log?action=%00&actor=mod", "mod", "action"),
