@@ -19,7 +19,9 @@ def user_brief(user: User | None) -> dict | None:
 
 
 def user_full(user: User) -> dict:
-    return {**user_brief(user), "created_at": iso(user.created_at), "about": user.about}
+    # display_name: the name to show (an imported member's own, else the username).
+    return {**user_brief(user), "display_name": user.display_name or user.username, "created_at": iso(user.created_at),
+            "about": user.about}
 
 
 def me(user: User) -> dict:

@@ -44,7 +44,7 @@ async def test_the_whole_loop_with_shapes_and_status_codes(client, users):
 
     r = await client.post("/api/v1/users", json={"username": "newbie", "email": "newbie@example.com", "password": "password123"})
     assert r.status_code == 201
-    assert set(r.json()) == USER_KEYS | {"created_at", "about", "email"} and r.json()["reputation"] == 1
+    assert set(r.json()) == USER_KEYS | {"display_name", "created_at", "about", "email"} and r.json()["reputation"] == 1
 
     me = (await client.get("/api/v1/me", headers=asker)).json()
     assert me["id"] == asker_row.id and me["email"] == "asker@example.com"
@@ -86,7 +86,7 @@ async def test_the_whole_loop_with_shapes_and_status_codes(client, users):
 
     helper_row = await User.get(username="helper")
     user = (await client.get(f"/api/v1/users/{helper_row.id}")).json()
-    assert set(user) == USER_KEYS | {"created_at", "about"} and user["reputation"] == 1 + 10 + 15
+    assert set(user) == USER_KEYS | {"display_name", "created_at", "about"} and user["reputation"] == 1 + 10 + 15
     ledger = (await client.get(f"/api/v1/users/{helper_row.id}/reputation")).json()
     assert ledger["reputation"] == 26 and ledger["user_id"] == helper_row.id
     assert [(e["amount"], e["reason"]) for e in ledger["items"]] == [(15, "accepted"), (10, "upvoted")]

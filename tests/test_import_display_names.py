@@ -69,6 +69,11 @@ async def test_display_names_become_valid_distinct_usernames_and_stay_for_displa
         "7": "adrnin", "8": "Admin", "9": "张伟", "10": "Bo", "11": "!!!",
     }
 
+    # The API gives the name to show beside the username.
+    member = (await client.get(f"/api/v1/users/{got['3']['id']}")).json()
+    assert (member["username"], member["display_name"]) == ("Jose_Maria", "José María")
+    assert (await client.get(f"/api/v1/users/{admin.id}")).json()["display_name"] == "Admin"
+
     # A second run adds nobody and renames nobody.
     await import_dump(site)
     assert {i: r["username"] for i, r in (await _imported()).items()} == names
