@@ -1,4 +1,4 @@
-"""Write rate limits: how many questions, answers, comments, votes, sign-ups and deflection reports a
+"""Write rate limits: how many questions, answers, comments, votes, flags, sign-ups and deflection reports a
 member, or one network address, may make in an hour, counted in `rate_event` rows.
 
 Only writes that come from a request are limited (the services take the client's address then);
@@ -41,6 +41,7 @@ RULES: dict[str, Rule] = {
     "comment": Rule("limit.comments_per_hour", "limit.comments_per_hour_per_address", "comment", "posted", "comment again"),
     "vote": Rule("limit.votes_per_hour", None, "vote", "cast", "vote again"),
     "signup": Rule(None, "limit.signups_per_hour_per_address", "account", "created", "sign up again"),
+    "flag": Rule("limit.flags_per_hour", "limit.flags_per_hour_per_address", "flag", "raised", "flag again"),
     "deflection": Rule("limit.deflections_per_hour", "limit.deflections_per_hour_per_address",
                        "'solved my problem' report", "sent", "send more"),
 }

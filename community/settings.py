@@ -114,6 +114,8 @@ declare("limit.answers_per_hour_per_address", 90, "Answers that may be posted fr
 declare("limit.comments_per_hour", 60, "Comments one member may post in an hour", "limits")
 declare("limit.comments_per_hour_per_address", 180, "Comments that may be posted from one network address in an hour", "limits")
 declare("limit.votes_per_hour", 120, "Votes (cast, changed or taken back) one member may make in an hour", "limits")
+declare("limit.flags_per_hour", 30, "Flags one member may raise in an hour", "limits")
+declare("limit.flags_per_hour_per_address", 60, "Flags that may be raised from one network address in an hour", "limits")
 declare("limit.signups_per_hour_per_address", 10, "Accounts that may be created from one network address in an hour", "limits")
 declare("limit.deflections_per_hour", 20, "'This solved my problem' reports one member may send in an hour", "limits")
 declare("limit.deflections_per_hour_per_address", 30, "'This solved my problem' reports from one network address in an hour", "limits")

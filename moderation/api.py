@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from community import openapi, serialise
 from community.errors import Invalid
-from community.web import current_user, read_json
+from community.web import client_address, current_user, read_json
 from moderation import audit, closing, flags, members, posts, review, revisions
 from moderation.models import AuditEntry, Flag, SuggestedEdit
 
@@ -40,7 +40,7 @@ def _audit_json(e: AuditEntry) -> dict:
 async def create_flag(request: Request) -> Response:
     body = await read_json(request)
     flag, hidden = await flags.raise_flag(await current_user(request), request.path_params["post_id"],
-                                          body.get("reason"), body.get("message"))
+                                          body.get("reason"), body.get("message"), address=client_address(request))
     return JSONResponse({**_flag_json(flag), "post_hidden": hidden}, status_code=201)
 
 

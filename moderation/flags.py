@@ -13,7 +13,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from community import clock, db, privileges, questions, settings
+from community import clock, db, privileges, questions, ratelimit, settings
 from community.errors import Conflict, Invalid, NotAllowed, NotFound
 from community.models import User
 from moderation import audit
@@ -77,8 +77,10 @@ def _check(reason: Any, message: Any) -> tuple[str, str]:
     return reason, message
 
 
-async def raise_flag(user: User | None, post_id: Any, reason: Any, message: Any = "") -> tuple[Flag, bool]:
-    """Flag a post; returns the flag and whether the post is now hidden."""
+async def raise_flag(user: User | None, post_id: Any, reason: Any, message: Any = "", *,
+                     address: str | None = None) -> tuple[Flag, bool]:
+    """Flag a post; returns the flag and whether the post is now hidden. `address`: the client's, when
+    the flag comes through a request (rate limited per member and address, community.ratelimit)."""
     user = privileges.require(user, "flag")
     reason, message = _check(reason, message)
     try:
@@ -91,6 +93,7 @@ async def raise_flag(user: User | None, post_id: Any, reason: Any, message: Any 
                 raise NotAllowed("You cannot flag your own post; edit or delete it instead.")
             if await Flag.filter(post_id=post.id, flagger_id=user.id).using_db(conn).exists():
                 raise Conflict("You have already flagged this post; moderators will look at it.")
+            await ratelimit.spend("flag", user, address, conn)
             weight = (await standing(user, conn)).weight
             flag = await Flag.create(post_id=post.id, flagger_id=user.id, reason=reason, message=message,
                                      weight=weight, created_at=clock.now(), using_db=conn)

@@ -11,8 +11,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from community import accounts, privileges, questions
-from community.errors import Conflict, Invalid, NotAllowed, NotFound
-from community.web import current_user, read_form, redirect, render
+from community.errors import Conflict, Invalid, NotAllowed, NotFound, TooMany
+from community.web import client_address, current_user, read_form, redirect, render, with_retry_after
 from moderation import audit, closing, flags, members, posts, review, revisions
 from moderation.models import CLOSE_REASONS, FLAG_REASONS
 
@@ -62,11 +62,12 @@ async def flag_page(request: Request) -> Response:
     if request.method == "POST":
         values = await read_form(request)
         try:
-            await flags.raise_flag(user, post.id, values.get("reason"), values.get("message"))
-        except (Invalid, Conflict, NotAllowed) as err:
-            return await render(request, "moderation/flag.html", {
+            await flags.raise_flag(user, post.id, values.get("reason"), values.get("message"),
+                                   address=client_address(request))
+        except (Invalid, Conflict, NotAllowed, TooMany) as err:
+            return with_retry_after(await render(request, "moderation/flag.html", {
                 "post": post, "values": values, "errors": {err.field or "form": err.message},
-                "reasons": FLAG_REASONS, "titles": flags.REASON_TITLES}, err.status)
+                "reasons": FLAG_REASONS, "titles": flags.REASON_TITLES}, err.status), err)
         return redirect(_thread_url(post))
     privileges.require(user, "flag")
     return await render(request, "moderation/flag.html", {"post": post, "values": values, "errors": {},

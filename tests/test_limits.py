@@ -310,6 +310,27 @@ async def test_votes_are_limited_per_member(client, users, fake_clock):
              "You have cast 3 votes in the last hour; you can vote again in 60 minutes.")
 
 
+async def test_flags_are_limited_per_member_on_the_api_and_the_flag_page(client, users, fake_clock):
+    settings.override("limit.flags_per_hour", 2)
+    asker = await users("asker", 115)
+    await users("flagger", 200)
+    posts = [await questions.ask(asker, f"{QUESTION['title']} {n}", QUESTION["body"], "esim") for n in range(4)]
+    headers = await token_for(client, "flagger")
+    for post in posts[:2]:
+        r = await client.post(f"/api/v1/posts/{post.id}/flags", headers=headers, json={"reason": "off_topic"})
+        assert r.status_code == 201, r.text
+    _limited(await client.post(f"/api/v1/posts/{posts[2].id}/flags", headers=headers, json={"reason": "off_topic"}),
+             3600, "You have raised 2 flags in the last hour; you can flag again in 60 minutes.")
+    csrf = await login(client, "flagger")
+    r = await client.post(f"/posts/{posts[3].id}/flag", data={"reason": "moderator", "message": "This is a duplicate of my other question",
+                                                             "csrf_token": csrf})
+    page = _limited(r, 3600)
+    assert "you can flag again in 60 minutes" in page and "This is a duplicate of my other question" in page
+    fake_clock.advance(minutes=61)
+    r = await client.post(f"/api/v1/posts/{posts[2].id}/flags", headers=headers, json={"reason": "off_topic"})
+    assert r.status_code == 201
+
+
 async def test_old_counts_are_pruned(database, fake_clock):
     now = clock.now()
     await RateEvent.bulk_create([RateEvent(key="question:user:1", at=now - timedelta(minutes=m)) for m in (1, 59, 61, 200)])
