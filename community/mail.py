@@ -24,6 +24,7 @@ import aiosmtplib
 
 from community import clock, db, settings
 from community.models import OutgoingMail
+from community.wakeup import sleep_until_woken
 
 log = logging.getLogger("community.mail")
 
@@ -218,25 +219,6 @@ async def deliver_due(transport: Transport, limit: int = BATCH) -> Batch:
     return batch
 
 
-async def _wait(wake: asyncio.Event, seconds: float) -> bool:
-    """Sleep `seconds`, or until this process queues mail (True)."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        # A cancellation some library swallowed (asyncio.wait_for on Python 3.11 drops one that
-        # arrives as its result does, and aiosmtplib awaits every reply that way): stop now rather
-        # than sleep through the app's shutdown.
-        raise asyncio.CancelledError
-    if not wake.is_set():
-        try:
-            # Not asyncio.wait_for, for the reason above.
-            async with asyncio.timeout(seconds):
-                await wake.wait()
-        except TimeoutError:
-            return False
-    wake.clear()
-    return True
-
-
 async def sender_loop(transport: Transport, poll_seconds: float | None = None) -> None:
     """The in-server sender: runs until cancelled, never lets one failure stop it."""
     wake, poll_seconds = wake_event(), poll_seconds or POLL_SECONDS
@@ -252,10 +234,10 @@ async def sender_loop(transport: Transport, poll_seconds: float | None = None) -
         if batch.claimed >= BATCH:
             continue
         if batch.claimed == 0 and rechecks:
-            if not await _wait(wake, rechecks[0]):
+            if not await sleep_until_woken(wake, rechecks[0]):
                 rechecks = rechecks[1:]
             continue
-        rechecks = RECHECKS if await _wait(wake, poll_seconds) else ()
+        rechecks = RECHECKS if await sleep_until_woken(wake, poll_seconds) else ()
 
 
 async def startup(app: Any) -> list:

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from community import db
+from community.wakeup import sleep_until_woken
 from search import documents, outbox
 from search.backend import SearchBackend, WhooshBackend
 
@@ -128,14 +129,7 @@ class Indexer:
     @staticmethod
     async def _wait_for_nudge(poll: float) -> bool:
         """Sleep until the next poll, or until this process queues a change (True)."""
-        nudged = outbox.nudge_event()
-        if not nudged.is_set():
-            try:
-                await asyncio.wait_for(nudged.wait(), poll)
-            except asyncio.TimeoutError:
-                return False
-        nudged.clear()
-        return True
+        return await sleep_until_woken(outbox.nudge_event(), poll)
 
     async def reindex(self, on_start: Callable[[int], None] | None = None,
                       on_batch: Callable[[int], None] | None = None, batch: int = 1000) -> int:

@@ -209,14 +209,14 @@ async def test_the_servers_sender_is_woken_by_a_queued_mail(config, database, fa
 
     monkeypatch.setattr(mail, "POLL_SECONDS", 3600.0)
     asleep = asyncio.Event()
-    wait = mail._wait
+    wait = mail.sleep_until_woken
 
     async def noting_sleep(wake: asyncio.Event, seconds: float) -> bool:
         if seconds == 3600.0 and not wake.is_set():
             asleep.set()
         return await wait(wake, seconds)
 
-    monkeypatch.setattr(mail, "_wait", noting_sleep)
+    monkeypatch.setattr(mail, "sleep_until_woken", noting_sleep)
     port = free_port()
     config.smtp_url, config.base_url = f"smtp://127.0.0.1:{port}", "http://forum.test"
     await make_user("lena")
