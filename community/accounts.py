@@ -174,11 +174,6 @@ async def token_login(token: str) -> tuple[User, int] | None:
     return row.user, row.id
 
 
-async def user_for_token(token: str) -> User | None:
-    found = await token_login(token)
-    return found[0] if found else None
-
-
 async def revoke_token(token: str) -> bool:
     return bool(await ApiToken.filter(digest=_digest(token), revoked_at=None).update(revoked_at=clock.now()))
 

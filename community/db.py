@@ -7,7 +7,7 @@ import functools
 import logging
 import os
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, ParamSpec, TypeVar
 
 from tortoise import Tortoise, connections
@@ -140,16 +140,24 @@ RETRY_PAUSE = 0.02  # seconds; the pause before each new run is random, up to th
 _RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 
 
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """The error and every error behind it: what it was raised from or during, and the driver's error
+    that Tortoise wraps as its first argument."""
+    seen: set[int] = set()
+    todo: list[Any] = [exc]
+    while todo:
+        e = todo.pop()
+        if not isinstance(e, BaseException) or id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        todo += [e.__cause__, e.__context__, *e.args]
+
+
 def must_retry(exc: BaseException) -> bool:
     """PostgreSQL aborted the transaction because of others running beside it (a deadlock, 40P01, or
     a serialisation failure, 40001): it was rolled back whole, and running it again will do."""
-    seen: set[int] = set()
-    while isinstance(exc, BaseException) and id(exc) not in seen:
-        seen.add(id(exc))
-        if getattr(exc, "sqlstate", None) in _RETRYABLE:
-            return True
-        exc = exc.__cause__ or exc.__context__  # Tortoise may wrap the driver's error
-    return False
+    return any(getattr(e, "sqlstate", None) in _RETRYABLE for e in causes(exc))
 
 
 def retried(service: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:

@@ -253,13 +253,7 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 def disk_full(exc: BaseException) -> bool:
     """Whether the error (or one it was raised from) says the disk or the database is full."""
-    seen: set[int] = set()
-    todo: list[Any] = [exc]
-    while todo:
-        e = todo.pop()
-        if not isinstance(e, BaseException) or id(e) in seen:
-            continue
-        seen.add(id(e))
+    for e in db.causes(exc):
         if isinstance(e, OSError) and e.errno == errno.ENOSPC:
             return True
         if isinstance(e, sqlite3.Error) and (getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
@@ -267,7 +261,6 @@ def disk_full(exc: BaseException) -> bool:
             return True
         if getattr(e, "sqlstate", None) == "53100":  # PostgreSQL's disk_full (asyncpg's DiskFullError)
             return True
-        todo += [e.__cause__, e.__context__, *e.args]  # Tortoise wraps the driver's error as its first argument
     return False
 
 
