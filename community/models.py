@@ -23,6 +23,12 @@ class User(Model):
     external_id = fields.CharField(max_length=64, null=True, unique=True)  # e.g. "se:cardano:42"
     # The name shown beside posts when it differs from the username (imported members keep theirs).
     display_name = fields.CharField(max_length=80, default="", db_default="")
+    # Mail goes only to a confirmed address; a new address waits in pending_email until confirmed.
+    email_confirmed_at = fields.DatetimeField(null=True)
+    pending_email = fields.CharField(max_length=254, default="", db_default="")
+    # The mail server refused the address for good (a 5xx): shown to the member and to admins.
+    email_bouncing_at = fields.DatetimeField(null=True)
+    email_bounce_reason = fields.TextField(default="", db_default="")
 
     class Meta:
         table = "user"
@@ -107,6 +113,9 @@ class OutgoingMail(Model):
     body_text = fields.TextField()
     kind = fields.CharField(max_length=32, default="")  # "password_reset", ...
     created_at = fields.DatetimeField()
+    body_html = fields.TextField(default="", db_default="")  # non-empty: sent multipart (text and HTML)
+    headers = fields.TextField(default="", db_default="")  # JSON object of extra headers (List-Unsubscribe, Reply-To)
+    user_id = fields.IntField(null=True)  # the member it is for: a permanent refusal marks their address bouncing
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField()
     sent_at = fields.DatetimeField(null=True)
@@ -234,6 +243,8 @@ class ReputationEvent(Model):
 
 
 class Notification(Model):
+    """An inbox entry, and (per the member's preference for its kind) a mail at once or a line in a digest."""
+
     id = fields.IntField(primary_key=True)
     user = fields.ForeignKeyField("community.User", related_name="notifications")
     kind = fields.CharField(max_length=32)
@@ -241,10 +252,80 @@ class Notification(Model):
     url = fields.CharField(max_length=300)
     created_at = fields.DatetimeField()
     read_at = fields.DatetimeField(null=True)
+    question_id = fields.IntField(null=True)  # the thread it is about (mails fold per member and thread)
+    post_id = fields.IntField(null=True)  # the exact post (question or answer) it is about
+    comment_id = fields.IntField(null=True)
+    actor_id = fields.IntField(null=True)
+    reason = fields.CharField(max_length=120, default="", db_default="")  # "you watch the tag roaming"
+    mail_due_at = fields.DatetimeField(null=True)  # set: to be mailed at once (folded); cleared when mailed
+    mailed_at = fields.DatetimeField(null=True)
+    digest = fields.CharField(max_length=8, default="", db_default="")  # "daily"|"weekly" until digested
+    digested_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "notification"
-        indexes = (("user_id", "read_at"),)
+        indexes = (("user_id", "read_at"), ("mail_due_at",), ("user_id", "question_id", "mailed_at"),
+                   ("digest", "user_id"))
+
+
+class QuestionWatch(Model):
+    """A member watches a question (asked, answered, commented, or the button). `active` false: they
+    stopped, and taking part again does not start it anew."""
+
+    id = fields.IntField(primary_key=True)
+    user = fields.ForeignKeyField("community.User", related_name="question_watches", on_delete=fields.CASCADE)
+    question = fields.ForeignKeyField("community.Post", related_name="watches", on_delete=fields.CASCADE)
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "question_watch"
+        unique_together = (("user", "question"),)
+        indexes = (("question_id", "active"),)
+
+
+class TagWatch(Model):
+    id = fields.IntField(primary_key=True)
+    user = fields.ForeignKeyField("community.User", related_name="tag_watches", on_delete=fields.CASCADE)
+    tag = fields.ForeignKeyField("community.Tag", related_name="watches", on_delete=fields.CASCADE)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "tag_watch"
+        unique_together = (("user", "tag"),)
+        indexes = (("tag_id", "user_id"),)
+
+
+class NotificationPreference(Model):
+    """How a member wants one kind of notification mailed, where it differs from the default."""
+
+    id = fields.IntField(primary_key=True)
+    user = fields.ForeignKeyField("community.User", related_name="notification_preferences", on_delete=fields.CASCADE)
+    kind = fields.CharField(max_length=32)
+    delivery = fields.CharField(max_length=8)  # now|daily|weekly|never
+
+    class Meta:
+        table = "notification_preference"
+        unique_together = (("user", "kind"),)
+
+
+class DigestRun(Model):
+    """One daily or weekly digest: members are mailed in id order and the cursor moves in the same
+    transaction as each member's mail, so a run killed half way resumes where it stopped."""
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharField(max_length=8)  # daily|weekly
+    period = fields.CharField(max_length=10)  # the UTC day the period ends: "2026-12-02"
+    since = fields.DatetimeField()  # what is new: created in [since, until)
+    until = fields.DatetimeField()
+    started_at = fields.DatetimeField()
+    finished_at = fields.DatetimeField(null=True)
+    cursor = fields.IntField(default=0)  # the last member id done
+    sent = fields.IntField(default=0)
+
+    class Meta:
+        table = "digest_run"
+        unique_together = (("kind", "period"),)
 
 
 class CommunitySetting(Model):

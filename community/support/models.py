@@ -86,3 +86,28 @@ class WebhookDelivery(Model):
     class Meta:
         table = "support_webhook_delivery"
         indexes = (("delivered_at", "id"),)
+
+
+class Nudge(Model):
+    """The community's last chance: a question that waited a share of its SLA unanswered was shown to
+    the members most likely to answer it, before it reached paid staff. At most one per question."""
+
+    id = fields.IntField(primary_key=True)
+    question = fields.OneToOneField("community.Post", related_name="nudge", on_delete=fields.CASCADE)
+    at = fields.DatetimeField()
+    sla_due_at = fields.DatetimeField()  # when the question would escalate
+    recipients = fields.IntField(default=0)
+
+    class Meta:
+        table = "support_nudge"
+
+
+class NudgeRecipient(Model):
+    id = fields.IntField(primary_key=True)
+    nudge = fields.ForeignKeyField("support.Nudge", related_name="sent_to", on_delete=fields.CASCADE)
+    user = fields.ForeignKeyField("community.User", related_name="nudges", on_delete=fields.CASCADE)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "support_nudge_recipient"
+        indexes = (("user_id", "at"),)
