@@ -69,7 +69,7 @@ async def accept(user: User | None, question_id: Any, answer_id: Any) -> Post:
         await Post.filter(id=q.id).using_db(conn).update(accepted_answer_id=ans.id)
         await refresh_state(q.id, conn)
         await notify(ans.author_id, "accepted", f"Your answer was accepted: {q.title}",
-                     f"/questions/{q.id}#answer-{ans.id}", conn, skip=user.id)
+                     f"/questions/{q.id}#answer-{ans.id}", conn, skip=user.id, question_id=q.id, post_id=ans.id)
         await outbox.enqueue(q.id, conn)
         if old is not None:
             await events.emit("answer_unaccepted", question=q, answer=old, conn=conn)

@@ -11,8 +11,11 @@ same Message-ID, so a receiver can drop the repeat.
 from __future__ import annotations
 
 import asyncio
+import email.policy
+import json
 import logging
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
@@ -23,7 +26,7 @@ from urllib.parse import unquote, urlparse
 import aiosmtplib
 
 from community import clock, db, settings
-from community.models import OutgoingMail
+from community.models import OutgoingMail, User
 from community.wakeup import sleep_until_woken
 
 log = logging.getLogger("community.mail")
@@ -56,14 +59,18 @@ def wake_event() -> asyncio.Event:
     return event
 
 
-async def queue(to: str, subject: str, text: str, kind: str, conn: Any = None) -> OutgoingMail:
-    """Queue one plain-text mail (inside the caller's transaction when `conn` is given) and wake
-    this process's sender. Senders in other processes find it by polling."""
-    for name, value in (("to", to), ("subject", subject)):
+async def queue(to: str, subject: str, text: str, kind: str, conn: Any = None, *, html: str = "",
+                headers: dict[str, str] | None = None, user_id: int | None = None) -> OutgoingMail:
+    """Queue one mail (inside the caller's transaction when `conn` is given) and wake this process's
+    sender; senders in other processes find it by polling. With `html` it goes out multipart
+    (text and HTML); `headers` are added as given (List-Unsubscribe, Reply-To, ...); `user_id` names
+    the member, whose address a permanent refusal marks as bouncing."""
+    for name, value in (("to", to), ("subject", subject), *((headers or {}).items())):
         if "\r" in value or "\n" in value:
             raise ValueError(f"a mail's {name} may not contain line breaks: {value!r}")
     now = clock.now()
     row = await OutgoingMail.create(to_address=to, subject=subject[:200], body_text=text, kind=kind[:32],
+                                    body_html=html, headers=json.dumps(headers) if headers else "", user_id=user_id,
                                     created_at=now, next_attempt_at=now, using_db=conn)
     wake_event().set()
     return row
@@ -122,12 +129,21 @@ def message_id(row: OutgoingMail, mail_from: str) -> str:
     return f"<outbox.{row.id}.{int(row.created_at.timestamp())}@{domain}>"
 
 
+# Long header lines are allowed up to 998 characters; folding at 78 would RFC 2047-encode a long
+# List-Unsubscribe URL (no space to fold at), which mail clients then fail to read.
+POLICY = email.policy.default.clone(max_line_length=998)
+
+
 def compose(row: OutgoingMail, mail_from: str) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["From"], msg["To"], msg["Subject"] = mail_from, row.to_address, row.subject
     msg["Date"] = format_datetime(clock.now())
     msg["Message-ID"] = message_id(row, mail_from)
+    for name, value in (json.loads(row.headers) if row.headers else {}).items():
+        msg[name] = value
     msg.set_content(row.body_text)
+    if row.body_html:
+        msg.add_alternative(row.body_html, subtype="html")
     return msg
 
 
@@ -159,6 +175,9 @@ async def _failed(row: OutgoingMail, error: str, permanent: bool, batch: Batch) 
     if permanent or attempts >= settings.get("mail.max_attempts"):
         await OutgoingMail.filter(id=row.id).using_db(db.background()).update(
             attempts=attempts, last_error=error[:1000], failed_at=now)
+        if permanent and row.user_id is not None:  # the server refused the address for good: stop mailing it
+            await User.filter(id=row.user_id, email=row.to_address).using_db(db.background()).update(
+                email_bouncing_at=now, email_bounce_reason=error[:500])
         log.error("gave up on mail %s (%s) to %s after %d attempt(s): %s", row.id, row.kind, row.to_address, attempts, error)
         batch.failed += 1
         return
@@ -219,13 +238,25 @@ async def deliver_due(transport: Transport, limit: int = BATCH) -> Batch:
     return batch
 
 
-async def sender_loop(transport: Transport, poll_seconds: float | None = None) -> None:
+# Steps run before each delivery batch, each `async fn() -> int` (rows it queued): the notification
+# composer turns due notifications into outbox mail here (community.notification_mail).
+Composer = Callable[[], Awaitable[int]]
+
+
+async def send_once(transport: Transport, composers: list[Composer] = ()) -> Batch:
+    """Compose what is due, then deliver one batch."""
+    for compose_due in composers:
+        await compose_due()
+    return await deliver_due(transport)
+
+
+async def sender_loop(transport: Transport, poll_seconds: float | None = None, composers: list[Composer] = ()) -> None:
     """The in-server sender: runs until cancelled, never lets one failure stop it."""
     wake, poll_seconds = wake_event(), poll_seconds or POLL_SECONDS
     rechecks: tuple[float, ...] = ()
     while True:
         try:
-            batch = await deliver_due(transport)
+            batch = await send_once(transport, composers)
         except asyncio.CancelledError:
             raise
         except Exception:  # a database hiccup must not end the loop
@@ -245,4 +276,6 @@ async def startup(app: Any) -> list:
     config = app.state.config
     if not config.smtp_url:
         return []
-    return [sender_loop(Transport.from_config(config))]
+    from community import notification_mail  # it queues through this module
+
+    return [sender_loop(Transport.from_config(config), composers=[notification_mail.composer(config)])]

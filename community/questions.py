@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from community import clock, db, events, privileges, ratelimit, settings
+from community import clock, db, events, notifications, privileges, ratelimit, settings, watches
 from community.errors import Invalid, NotAllowed, NotFound
 from community.models import Comment, ContentGeneration, Post, Tag, User
 from community.notifications import notify
@@ -152,6 +152,8 @@ async def ask(user: User | None, title: Any, body: Any, tags: Any, *, address: s
         )
         await _set_tags(question, tag_list, conn)
         await question.save(update_fields=["tag_names"], using_db=conn)
+        await watches.auto_watch(user.id, question.id, conn)
+        await notifications.notify_tag_watchers(question, await question.tags.all().using_db(conn).values_list("id", flat=True), conn)
         await outbox.enqueue(question.id, conn)
         await events.emit("question_asked", question=question, conn=conn)
     await bump_generation()
@@ -250,8 +252,17 @@ async def answer(user: User | None, question_id: Any, body: Any, official: bool 
             updates["first_answer_at"] = now
         await Post.filter(id=question.id).using_db(conn).update(**updates)
         await refresh_state(question.id, conn)
-        await notify(question.author_id, "answer", f"{user.username} answered your question: {question.title}",
-                     f"/questions/{question.id}#answer-{ans.id}", conn, skip=user.id)
+        url, where = f"/questions/{question.id}#answer-{ans.id}", {"question_id": question.id, "post_id": ans.id}
+        if official:
+            await notify(question.author_id, "agent_reply", f"Our support team answered your question: {question.title}",
+                         url, conn, skip=user.id, **where)
+        else:
+            await notify(question.author_id, "answer", f"{user.username} answered your question: {question.title}",
+                         url, conn, skip=user.id, **where)
+        watchers = [uid for uid in await watches.question_watchers(question.id, conn) if uid != question.author_id]
+        await notifications.notify_many(watchers, "watched_answer", f"{user.username} answered: {question.title}",
+                                        url, conn, skip=user.id, **where)
+        await watches.auto_watch(user.id, question.id, conn)
         await outbox.enqueue(question.id, conn)
         await events.emit("answer_posted", question=question, answer=ans, conn=conn)
     await bump_generation()
@@ -276,7 +287,9 @@ async def comment(user: User | None, post_id: Any, body: Any, *, address: str | 
         c = await Comment.create(post_id=post.id, author_id=user.id, body=text, body_html=markdown(text),
                                  created_at=clock.now(), using_db=conn)
         await notify(post.author_id, "comment", f"{user.username} commented on your post in: {question.title}",
-                     f"/questions/{question.id}#post-{post.id}", conn, skip=user.id)
+                     f"/questions/{question.id}#c{c.id}", conn, skip=user.id,
+                     question_id=question.id, post_id=post.id, comment_id=c.id)
+        await watches.auto_watch(user.id, question.id, conn)
         await events.emit("comment_posted", post=post, comment=c, conn=conn)
     await bump_generation()
     return c

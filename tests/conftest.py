@@ -114,6 +114,7 @@ async def make_user(name: str, reputation_points: int = 1, role: str = "member")
     from community import accounts
 
     user = await accounts.sign_up(name, f"{name}@example.com", "password123", role)
+    await User.filter(id=user.id).update(email_confirmed_at=clock.now())  # as if they followed the sign-up mail
     if reputation_points > 1:
         async with db.transaction() as conn:
             await reputation.grant(user.id, reputation_points - 1, "earlier_history", f"test:{name}", None, conn)

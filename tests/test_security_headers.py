@@ -105,8 +105,10 @@ def test_the_policy_allows_nothing_inline_and_no_template_needs_it():
     assert "unsafe" not in CONTENT_SECURITY_POLICY
     assert "img-src 'self' data: https:" in CONTENT_SECURITY_POLICY  # never plain http images
     inline = re.compile(r"<script(?![^>]*\bsrc=)|<style|\sstyle=|\son[a-z]+\s*=|javascript:", re.I)
-    found = [f"{path.relative_to(ROOT)}: {m.group(0)}" for path in sorted((ROOT / "templates").rglob("*.html"))
-             for m in inline.finditer(path.read_text(encoding="utf-8"))]
+    # templates/mail/ are mails, not pages: mail clients drop linked and <style> CSS, so their styles are inline.
+    pages = [p for p in sorted((ROOT / "templates").rglob("*.html")) if "mail" not in p.relative_to(ROOT / "templates").parts[:1]]
+    assert len(pages) > 20
+    found = [f"{path.relative_to(ROOT)}: {m.group(0)}" for path in pages for m in inline.finditer(path.read_text(encoding="utf-8"))]
     assert found == []  # such things go into community/static/ (site.css, site.js, ask.js)
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from community import clock, db, questions
+from community import clock, db, mail, questions
 from community.models import Post
 from community.support import policy, webhooks
 from community.support.models import Ticket
@@ -124,9 +124,15 @@ _TICKET = ("INSERT INTO support_ticket (question_id, state, source, reason, esca
 # History and the askers' notifications, set-based from the tickets just made (`t`: id, question_id).
 _HISTORY = ("INSERT INTO support_ticket_event (ticket_id, actor_id, action, detail, at) "
             "SELECT t.id, NULL, 'escalated', 'No answer from the community within the SLA', ? FROM {made}")
-_NOTIFY = ("INSERT INTO notification (user_id, kind, text, url, created_at) "
+# Mail state as `community.notifications.notify` sets it: due at once (the composer drops it if the
+# asker's preference is not "at once"), or in the digest the asker chose.
+_NOTIFY = ("INSERT INTO notification (user_id, kind, text, url, created_at, question_id, post_id, reason, mail_due_at, digest) "
            "SELECT p.author_id, 'escalated', substr('Your question was passed to our support team: ' || p.title, 1, 300), "
-           "'/questions/' || CAST(p.id AS TEXT), ? FROM {made} JOIN post p ON p.id = t.question_id WHERE p.author_id IS NOT NULL")
+           "'/questions/' || CAST(p.id AS TEXT), ?, p.id, p.id, '', ?, "
+           "CASE WHEN np.delivery IN ('daily', 'weekly') THEN np.delivery ELSE '' END "
+           "FROM {made} JOIN post p ON p.id = t.question_id "
+           "LEFT JOIN notification_preference np ON np.user_id = p.author_id AND np.kind = 'escalated' "
+           "WHERE p.author_id IS NOT NULL")
 
 
 async def _escalate_batch(batch: list[Due], times: dict[str, datetime], now: datetime, conn: Any) -> list[int]:
@@ -147,7 +153,7 @@ async def _escalate_batch(batch: list[Due], times: dict[str, datetime], now: dat
             f"made AS ({_TICKET.format(due='due d')}), "
             f"history AS ({_HISTORY.format(made='made t')}), "
             f"notified AS ({_NOTIFY.format(made='made t')}) "
-            "SELECT id FROM made", [*due_values, *ticket_values, now, now], conn)
+            "SELECT id FROM made", [*due_values, *ticket_values, now, now, now], conn)
     else:
         # SQLite: the write transaction already excludes every other writer.
         inserted = await db.fetch(_TICKET.format(due=f"({due}) AS d WHERE true"), [*ticket_values, *due_values], conn)
@@ -155,7 +161,7 @@ async def _escalate_batch(batch: list[Due], times: dict[str, datetime], now: dat
             made = "(SELECT id, question_id FROM support_ticket WHERE id IN (SELECT value FROM json_each(?))) AS t"
             made_value = json.dumps([r["id"] for r in inserted])
             await db.execute(_HISTORY.format(made=made), [now, made_value], conn)
-            await db.execute(_NOTIFY.format(made=made), [now, made_value], conn)
+            await db.execute(_NOTIFY.format(made=made), [now, now, made_value], conn)
     if not inserted:
         return []
     ids = sorted(r["id"] for r in inserted)
@@ -173,6 +179,8 @@ async def sweep(now: datetime | None = None) -> SweepResult:
     result = SweepResult()
     due = await find_due(pol, now, result)
     await escalate_due(due, pol, now, result)
+    if result.created:
+        mail.wake_event().set()  # the askers' "escalated" mails
     return result
 
 

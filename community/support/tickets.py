@@ -308,7 +308,7 @@ async def escalate(user: User | None, question_id: Any, reason: Any = None) -> T
             who = {"asker": "The asker asked for an agent", "staff": "Escalated by staff", "moderator": "Escalated by a moderator"}[source]
             await _record(t, user, action, f"{who}: {text}" if text else who, conn, "escalated")
             await notify(q.author_id, "escalated", f"Your question was passed to our support team: {q.title}",
-                         f"/questions/{q.id}", conn, skip=user.id)
+                         f"/questions/{q.id}", conn, skip=user.id, question_id=q.id, post_id=q.id)
     except IntegrityError:
         raise Conflict("Our support team already has this question.") from None
     await questions.bump_generation()
@@ -403,7 +403,7 @@ async def reassign(user: User | None, ticket_id: Any, to: Any) -> Ticket:
                          "updated_at = ? WHERE id = ?", [target.id, now, now, t.id], conn)
         await _record(t, user, "reassigned", f"from {before} to {target.username}", conn, "assigned")
         await notify(target.id, "ticket_assigned", f"{user.username} assigned you a support ticket: {t.question.title}",
-                     f"/support/tickets/{t.id}", conn, skip=user.id)
+                     f"/support/tickets/{t.id}", conn, skip=user.id, question_id=t.question_id, post_id=t.question_id)
     await questions.bump_generation()
     return await _load(t.id)
 
