@@ -11,6 +11,7 @@ post hidden or deleted meanwhile, or of a kind the member has since turned off.
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -56,8 +57,12 @@ def mailable(user: User | None, now: Any) -> bool:
             and user.email_bouncing_at is None and (user.suspended_until is None or user.suspended_until <= now))
 
 
+_INLINE = re.compile(r"</?(?:a|abbr|b|code|del|em|i|kbd|s|strong|sub|sup)\b[^>]*>", re.I)
+
+
 def excerpt(html: str, limit: int = EXCERPT) -> str:
-    text = " ".join(plain_text(html).split())
+    # Inline tags go without a trace ("@alice, any idea?"); block tags become spaces (plain_text).
+    text = " ".join(plain_text(_INLINE.sub("", html)).split())
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
@@ -66,8 +71,9 @@ def _visible(post: Post | None) -> bool:
 
 
 def reply_target(item: Notification, post: Post) -> tuple[str, int]:
-    """A reply to this mail answers a question, or comments on an answer (or where the comment was)."""
-    if item.comment_id is not None or post.kind == "answer":
+    """A reply to this mail answers a question, or comments on an answer (or where the comment was);
+    the asker's reply about their own question ("escalated") comments on it rather than answering it."""
+    if item.comment_id is not None or post.kind == "answer" or post.author_id == item.user_id:
         return "c", post.id
     return "a", post.id
 

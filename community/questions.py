@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from community import clock, db, events, notifications, privileges, ratelimit, settings, watches
+from community import clock, db, events, mentions, notifications, privileges, ratelimit, settings, watches
 from community.errors import Invalid, NotAllowed, NotFound
 from community.models import Comment, ContentGeneration, Post, Tag, User
 from community.notifications import notify
@@ -142,6 +142,7 @@ async def ask(user: User | None, title: Any, body: Any, tags: Any, *, address: s
     title, body, tag_list = check_title(title), check_body(body), parse_tags(tags)
     html = markdown(body)
     _check_links(user, html, "body")
+    html, mentioned = await mentions.link(html)  # after the link count: a mention is not a link of the author's
     await _check_daily_limit(user, "question")
     now = clock.now()
     async with db.transaction() as conn:
@@ -154,6 +155,7 @@ async def ask(user: User | None, title: Any, body: Any, tags: Any, *, address: s
         await question.save(update_fields=["tag_names"], using_db=conn)
         await watches.auto_watch(user.id, question.id, conn)
         await notifications.notify_tag_watchers(question, await question.tags.all().using_db(conn).values_list("id", flat=True), conn)
+        await mentions.notify_post(mentioned, author=user, question=question, post=question, conn=conn)
         await outbox.enqueue(question.id, conn)
         await events.emit("question_asked", question=question, conn=conn)
     await bump_generation()
@@ -235,6 +237,7 @@ async def answer(user: User | None, question_id: Any, body: Any, official: bool 
     body = check_body(body, ANSWER_MIN)
     html = markdown(body)
     _check_links(user, html, "body")
+    html, mentioned = await mentions.link(html)
     now = clock.now()
     async with db.transaction() as conn:
         # The question first (the lock order: lock_post), and read under the lock: a close, or another
@@ -254,7 +257,7 @@ async def answer(user: User | None, question_id: Any, body: Any, official: bool 
         await refresh_state(question.id, conn)
         url, where = f"/questions/{question.id}#answer-{ans.id}", {"question_id": question.id, "post_id": ans.id}
         if official:
-            await notify(question.author_id, "agent_reply", f"Our support team answered your question: {question.title}",
+            await notify(question.author_id, "agent_reply", f"Our support team replied to your question: {question.title}",
                          url, conn, skip=user.id, **where)
         else:
             await notify(question.author_id, "answer", f"{user.username} answered your question: {question.title}",
@@ -262,6 +265,7 @@ async def answer(user: User | None, question_id: Any, body: Any, official: bool 
         watchers = [uid for uid in await watches.question_watchers(question.id, conn) if uid != question.author_id]
         await notifications.notify_many(watchers, "watched_answer", f"{user.username} answered: {question.title}",
                                         url, conn, skip=user.id, **where)
+        await mentions.notify_post(mentioned, author=user, question=question, post=ans, conn=conn)
         await watches.auto_watch(user.id, question.id, conn)
         await outbox.enqueue(question.id, conn)
         await events.emit("answer_posted", question=question, answer=ans, conn=conn)
@@ -284,11 +288,13 @@ async def comment(user: User | None, post_id: Any, body: Any, *, address: str | 
         if not own:
             privileges.require(user, "comment")
         await ratelimit.spend("comment", user, address, conn)
-        c = await Comment.create(post_id=post.id, author_id=user.id, body=text, body_html=markdown(text),
+        html, mentioned = await mentions.link(markdown(text), conn)
+        c = await Comment.create(post_id=post.id, author_id=user.id, body=text, body_html=html,
                                  created_at=clock.now(), using_db=conn)
         await notify(post.author_id, "comment", f"{user.username} commented on your post in: {question.title}",
                      f"/questions/{question.id}#c{c.id}", conn, skip=user.id,
                      question_id=question.id, post_id=post.id, comment_id=c.id)
+        await mentions.notify_post(mentioned, author=user, question=question, post=post, comment=c, conn=conn)
         await watches.auto_watch(user.id, question.id, conn)
         await events.emit("comment_posted", post=post, comment=c, conn=conn)
     await bump_generation()
@@ -311,8 +317,10 @@ async def edit(user: User | None, post_id: Any, title: Any = None, body: Any = N
         before = {"title": post.title, "body": post.body, "tags": post.tag_names}
         if body is not None:
             post.body = check_body(body, BODY_MIN if post.is_question else ANSWER_MIN)
+            mentioned_before = await mentions.mentioned_in(post.body_html, conn)
             post.body_html = markdown(post.body)
             _check_links(user, post.body_html, "body")
+            post.body_html, mentioned = await mentions.link(post.body_html, conn)
             fields_ += ["body", "body_html"]
         if post.is_question and title is not None:
             post.title = check_title(title)
@@ -326,6 +334,10 @@ async def edit(user: User | None, post_id: Any, title: Any = None, body: Any = N
         post.edited_at = post.last_activity_at = now
         await post.save(update_fields=fields_ + ["edited_at", "last_activity_at"], using_db=conn)
         qid = post.id if post.is_question else post.question_id
+        if body is not None:  # only the names this edit adds are told
+            question = post if post.is_question else await Post.filter(id=qid).using_db(conn).first()
+            await mentions.notify_post(mentioned, author=user, question=question, post=post, conn=conn,
+                                       before=mentioned_before)
         await outbox.enqueue(qid, conn)
         await events.emit("post_edited", post=post, editor=user, before=before, conn=conn)
     await bump_generation()
@@ -338,6 +350,7 @@ class Thread:
     answers: list[Post]
     comments: dict[int, list[Comment]]
     my_votes: dict[int, int] = field(default_factory=dict)
+    watching: bool = False  # the viewer watches the question (community.watches)
 
 
 async def thread_content(question_id: Any) -> Thread:
@@ -361,7 +374,8 @@ async def thread_content(question_id: Any) -> Thread:
 
 
 async def thread(question_id: Any, viewer: User | None, content: Thread | None = None) -> Thread:
-    """A question with the answers and comments this viewer may see, and the viewer's votes.
+    """A question with the answers and comments this viewer may see, the viewer's votes, and whether
+    they watch the question.
 
     `content` is a `thread_content` the caller kept (it is never changed here); a fixed number of
     queries whatever the number of answers.
@@ -372,14 +386,20 @@ async def thread(question_id: Any, viewer: User | None, content: Thread | None =
         raise NotFound("There is no question with that id; it may have been deleted.")
     answers = [a for a in content.answers if can_see(a, viewer)]
     my_votes: dict[int, int] = {}
+    watching = False
     if viewer is not None:
         ids = [q.id] + [a.id for a in answers]
-        # Plain SQL: on every member's view of a thread, and a seventh of the ORM query's cost.
+        # Plain SQL: on every member's view of a thread, and a seventh of the ORM query's cost. One round
+        # trip for everything about this viewer: their votes, and a row with post_id 0 if they watch it.
         marks = ", ".join("?" * len(ids))
-        for v in await db.fetch(f"SELECT post_id, value FROM vote WHERE voter_id = ? AND post_id IN ({marks})",
-                                [viewer.id, *ids]):
-            my_votes[int(v["post_id"])] = int(v["value"])
-    return Thread(q, answers, content.comments, my_votes)
+        for v in await db.fetch(f"SELECT post_id, value FROM vote WHERE voter_id = ? AND post_id IN ({marks}) "
+                                "UNION ALL SELECT 0, 1 FROM question_watch WHERE user_id = ? AND question_id = ? AND active",
+                                [viewer.id, *ids, viewer.id, q.id]):
+            if int(v["post_id"]) == 0:
+                watching = True
+            else:
+                my_votes[int(v["post_id"])] = int(v["value"])
+    return Thread(q, answers, content.comments, my_votes, watching)
 
 
 _SORT_FIELDS = {

@@ -112,7 +112,7 @@ async def test_reply_is_an_official_answer_without_reputation_and_the_asker_is_t
     q = (await client.get(f"/api/v1/questions/{qid}")).json()
     assert [a["official"] for a in q["answers"]] == [True]
     inbox = (await client.get("/api/v1/notifications", headers=cust)).json()["items"]
-    assert [n["kind"] for n in inbox] == ["support_reply", "escalated"]
+    assert [n["kind"] for n in inbox] == ["agent_reply", "escalated"]
     assert "support team replied" in inbox[0]["text"]
     # The asker accepts the official answer: the ticket resolves as answered by staff, and staff earn nothing.
     r = await client.post(f"/api/v1/questions/{qid}/accept", headers=cust, json={"answer_id": aid})

@@ -20,7 +20,7 @@ from tortoise.expressions import F, Q
 
 from community import clock, db, events, privileges, questions
 from community.errors import Conflict, Invalid, NotAllowed, NotFound
-from community.models import Notification, Post, User
+from community.models import Post, User
 from community.notifications import notify
 from community.support import policy, webhooks
 from community.support.models import Ticket, TicketEvent, TicketNote
@@ -480,10 +480,6 @@ async def on_answer_posted(question: Post, answer: Post, conn: Any) -> None:
             await Ticket.filter(id=t.id).using_db(conn).update(first_reply_at=now, updated_at=now)
         author = await User.filter(id=answer.author_id).using_db(conn).first()
         await _record(t, author, "replied", f"answer {answer.id}", conn, "replied")
-        # The asker already gets "X answered your question"; say it is the support team instead.
-        await Notification.filter(user_id=question.author_id, kind="answer",
-                                  url=f"/questions/{question.id}#answer-{answer.id}").using_db(conn).update(
-            kind="support_reply", text=f"Our support team replied to your question: {question.title}"[:300])
     elif answer.author_id != question.author_id and t.first_reply_at is None and t.community_answer_id is None:
         await Ticket.filter(id=t.id).using_db(conn).update(community_answer_id=answer.id, community_answer_at=now, updated_at=now)
         author = await User.filter(id=answer.author_id).using_db(conn).first() if answer.author_id else None
