@@ -11,10 +11,16 @@ Definitions (the same clock the SLA uses):
 - time to solution runs from asking to the accepted answer being posted;
 - escalations are tickets on the questions asked in the range; the rate is escalated / asked;
 - deflections are "this solved my problem" clicks on the ask page's suggestions; the deflection
-  rate is deflections / (deflections + questions asked).
+  rate is deflections / (deflections + questions asked);
+- nudged questions are those whose members were nudged before escalation (`support_nudge` with
+  recipients); each side counts those answered by the community (a visible, not official answer
+  by someone other than the asker) strictly before the SLA deadline the support room recorded
+  (the nudge's, else the SLA ticket's; a question with neither never fell due unanswered).
+  Imported history, which no SLA covered (`escalation_exempt`), is left out of both.
 Questions deleted or hidden by moderators are left out.
 
-Every query reads the narrow `insights_question` facts (see `models.py`), never the wide `post` table.
+Every query reads the narrow `insights_question` facts (see `models.py`), never the wide `post` table
+(but the nudge figure, which looks its questions and their answers up by key).
 """
 
 from __future__ import annotations
@@ -68,6 +74,12 @@ class Summary:
     suggestions_shown: int = 0
     deflections: int = 0
     deflection_rate: float | None = None
+    nudged_questions: int = 0
+    nudged_answered_in_time: int = 0  # by the community, before the SLA deadline
+    nudged_answered_in_time_pct: float | None = None
+    not_nudged_questions: int = 0
+    not_nudged_answered_in_time: int = 0
+    not_nudged_answered_in_time_pct: float | None = None
     per_day: list[dict] = field(default_factory=list)
     top_by_reputation: list[dict] = field(default_factory=list)
     top_by_accepted: list[dict] = field(default_factory=list)
@@ -84,6 +96,7 @@ async def summary(period: Period) -> Summary:
     await _first_answer_times(s)
     await _solution_times(s)
     await _escalations(s)
+    await _nudges(s)
     await _self_service(s)
     await _contributors(s)
     return s
@@ -163,6 +176,34 @@ async def _escalations(s: Summary) -> None:
             f"WHERE t.visible = ? AND t.{column} IS NOT NULL AND t.day >= ? AND t.day <= ? ORDER BY t.{column} "
             f"LIMIT {2 - count % 2} OFFSET {(count - 1) // 2}", params)
         setattr(s, attr, _minutes(sum(int(m["w"]) for m in middle) / len(middle)))
+
+
+# Per question asked in the range: nudged or not, and answered by the community before its deadline.
+# The facts give the range (and skip the never-answered); the question, its nudge and its ticket
+# are looked up by key, its answers through the (question_id, created_at) index.
+_NUDGE_FIGURES = (
+    "SELECT x.nudged AS nudged, COUNT(*) AS questions, SUM(x.in_time) AS in_time FROM ("
+    "SELECT CASE WHEN n.recipients > 0 THEN 1 ELSE 0 END AS nudged, "
+    "CASE WHEN f.first_wait_ms IS NOT NULL AND EXISTS (SELECT 1 FROM post a WHERE a.question_id = p.id "
+    "  AND a.kind = 'answer' AND a.official = ? AND a.deleted_at IS NULL AND a.hidden = ? "
+    "  AND COALESCE(a.author_id, 0) <> COALESCE(p.author_id, -1) "
+    "  AND (COALESCE(n.sla_due_at, t.sla_breached_at) IS NULL OR a.created_at < COALESCE(n.sla_due_at, t.sla_breached_at))) "
+    "THEN 1 ELSE 0 END AS in_time "
+    f"FROM {rollup.FACTS} f JOIN post p ON p.id = f.question_id "
+    "LEFT JOIN support_nudge n ON n.question_id = p.id LEFT JOIN support_ticket t ON t.question_id = p.id "
+    f"WHERE {rollup.asked_in('f')} AND p.escalation_exempt = ?) AS x GROUP BY x.nudged")
+
+
+async def _nudges(s: Summary) -> None:
+    if not _support_installed():
+        return
+    rows = await db.fetch(_NUDGE_FIGURES, [False, False, *rollup.asked_params(s.period), False])
+    for r in rows:
+        side = "nudged" if int(r["nudged"]) else "not_nudged"
+        questions, in_time = int(r["questions"]), int(r["in_time"] or 0)
+        setattr(s, f"{side}_questions", questions)
+        setattr(s, f"{side}_answered_in_time", in_time)
+        setattr(s, f"{side}_answered_in_time_pct", _pct(in_time, questions))
 
 
 async def _self_service(s: Summary) -> None:

@@ -12,7 +12,7 @@ def register(cli: click.Group, run: Any) -> None:
     @cli.command()
     @click.option("--once", is_flag=True, help="Sweep once and exit (for cron).")
     def escalate(once: bool) -> None:
-        """Turn every question past its first-answer SLA into a support ticket."""
+        """Nudge the community about questions half way to their SLA; turn every question past it into a ticket."""
         from community.support import sweeper, webhooks
         from community.support.web import configure
 
@@ -21,7 +21,8 @@ def register(cli: click.Group, run: Any) -> None:
             if once:
                 result = await sweeper.sweep()
                 delivered = await webhooks.deliver_due()
-                click.echo(f"Escalated {len(result.created)} question(s) ({result.due} due, "
+                click.echo(f"Nudged the community about {len(result.nudged)} question(s). "
+                           f"Escalated {len(result.created)} question(s) ({result.due} due, "
                            f"{result.candidates} candidates, {result.db_seconds * 1000:.1f} ms in the database)"
                            + (f"; delivered {delivered} webhook event(s)." if webhooks.enabled() else "."))
                 return

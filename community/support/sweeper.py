@@ -11,6 +11,8 @@ One sweep is a handful of set-based statements, whatever the size of the forum:
    history, the askers' notifications and the helpdesk events only for the tickets it inserted
    (on PostgreSQL the lock and the three inserts are one statement).
 Two sweepers racing therefore make one ticket per question: the unique question id decides.
+Before that, each sweep gives the community a last chance on questions half way to their SLA
+(`nudge.py`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 
 from community import clock, db, mail, questions
 from community.models import Post
-from community.support import policy, webhooks
+from community.support import nudge, policy, webhooks
 from community.support.models import Ticket
 from community.support.tickets import new_ticket_times, ticket_json
 
@@ -48,6 +50,7 @@ class SweepResult:
     due: int = 0
     created: list[int] = field(default_factory=list)  # ticket ids this sweep inserted
     db_seconds: float = 0.0
+    nudged: list[int] = field(default_factory=list)  # question ids the community was nudged about first
 
 
 def _as_datetime(value: Any) -> datetime:
@@ -177,6 +180,11 @@ async def sweep(now: datetime | None = None) -> SweepResult:
     now = now or clock.now()
     pol = policy.current()
     result = SweepResult()
+    try:
+        # The community's last chance first (`nudge.py`); a failing nudge must not hold up escalation.
+        result.nudged = (await nudge.nudge_due(pol, now)).nudged
+    except Exception:
+        log.exception("community nudge failed; escalating anyway")
     due = await find_due(pol, now, result)
     await escalate_due(due, pol, now, result)
     if result.created:
