@@ -225,15 +225,11 @@ async def sessions(user: User) -> list[MemberSession]:
     return await MemberSession.filter(user_id=user.id, ended_at=None).order_by("-last_seen_at", "-id")
 
 
-async def change_password(user: User, current: Any, new: Any, keep_session: str | None) -> tuple[int, int]:
-    """Change a logged-in member's password: every other session ends and every token is revoked
-    (whoever may have learnt the old password keeps nothing). Returns (sessions ended, tokens revoked)."""
+async def check_current_password(user: User, current: Any, field: str = "current_password") -> None:
+    """Refuse a change to the account (password, email address) unless `current` is the member's password.
+    Someone holding a stolen session must not be able to guess their way to it: wrong tries are counted."""
     if not isinstance(current, str) or not current:
-        raise Invalid("current_password", "Enter your current password.")
-    if not isinstance(new, str):
-        raise Invalid("new_password", "The new password must be text.")
-    _check_password(new, "new_password")
-    # Someone holding a stolen session must not be able to guess their way to the password.
+        raise Invalid(field, "Enter your current password.")
     key, now, limit = f"change:{user.id}", clock.now(), settings.get("auth.password_change_failures")
     failures = sorted(await LoginFailure.filter(key=key, at__gte=now - FAILURE_WINDOW).values_list("at", flat=True))
     if limit > 0 and len(failures) >= limit:
@@ -242,7 +238,18 @@ async def change_password(user: User, current: Any, new: Any, keep_session: str 
                       "or log out and reset your password.", retry_after=wait)
     if not _verify(user.password_hash, current):
         await LoginFailure.create(key=key, at=clock.now())
-        raise Invalid("current_password", "That is not your current password. Check it and try again.")
+        raise Invalid(field, "That is not your current password. Check it and try again.")
+
+
+async def change_password(user: User, current: Any, new: Any, keep_session: str | None) -> tuple[int, int]:
+    """Change a logged-in member's password: every other session ends and every token is revoked
+    (whoever may have learnt the old password keeps nothing). Returns (sessions ended, tokens revoked)."""
+    if not isinstance(current, str) or not current:
+        raise Invalid("current_password", "Enter your current password.")
+    if not isinstance(new, str):
+        raise Invalid("new_password", "The new password must be text.")
+    _check_password(new, "new_password")
+    await check_current_password(user, current)
     async with db.transaction() as conn:
         await User.filter(id=user.id).using_db(conn).update(password_hash=hash_password(new))
         ended = await end_sessions(user.id, conn, keep=keep_session)

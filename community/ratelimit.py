@@ -44,6 +44,8 @@ RULES: dict[str, Rule] = {
     "flag": Rule("limit.flags_per_hour", "limit.flags_per_hour_per_address", "flag", "raised", "flag again"),
     "deflection": Rule("limit.deflections_per_hour", "limit.deflections_per_hour_per_address",
                        "'solved my problem' report", "sent", "send more"),
+    "confirmation": Rule("limit.confirmations_per_hour", "limit.confirmations_per_hour_per_address",
+                         "confirmation mail", "asked for", "ask again"),
 }
 
 _inserts = 0

@@ -119,6 +119,8 @@ declare("limit.flags_per_hour_per_address", 60, "Flags that may be raised from o
 declare("limit.signups_per_hour_per_address", 10, "Accounts that may be created from one network address in an hour", "limits")
 declare("limit.deflections_per_hour", 20, "'This solved my problem' reports one member may send in an hour", "limits")
 declare("limit.deflections_per_hour_per_address", 30, "'This solved my problem' reports from one network address in an hour", "limits")
+declare("limit.confirmations_per_hour", 5, "Address confirmation mails (sent again, or for a new address) one member may ask for in an hour", "limits")
+declare("limit.confirmations_per_hour_per_address", 20, "Address confirmation mails that may be asked for from one network address in an hour", "limits")
 
 # Support escalation.
 declare("sla.first_answer_minutes", 60, "Minutes a question may wait for a first answer before escalation", "support")
@@ -131,3 +133,4 @@ declare("sla.first_reply_minutes", 120, "Minutes a ticket may wait for a first s
 declare("auth.token_days", 90, "Days an API token works after it is issued", "auth")
 declare("auth.seen_every_minutes", 5, "Minutes between updates of a session's last-seen and a token's last-used time", "auth")
 declare("auth.password_change_failures", 5, "Wrong current passwords a member may give in an hour when changing it", "auth")
+declare("ui.unread_poll_seconds", 45, "Seconds between a member's page asking for its unread count (only while it is visible)", "ui")

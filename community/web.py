@@ -30,6 +30,7 @@ log = logging.getLogger("community")
 MAX_BODY = 64 * 1024
 templates = Jinja2Templates(directory=str(ROOT / "templates"))
 templates.env.globals["now"] = clock.now
+templates.env.globals["setting"] = settings.get
 
 
 def _author_filter(row: Any) -> User | None:
