@@ -1,4 +1,5 @@
-"""A member's account page: change the password, see where they are logged in, list and revoke API tokens."""
+"""A member's account page: their email address (confirm it, change it), change the password, see where
+they are logged in, list and revoke API tokens."""
 
 from __future__ import annotations
 
@@ -8,15 +9,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from community import accounts, privileges, settings
-from community.errors import Invalid, TooMany
-from community.web import current_user, read_form, redirect, render, session_key
+from community import accounts, email_address, privileges, settings
+from community.errors import Conflict, Invalid, TooMany
+from community.mail_links import CONFIRM_MAX_AGE, Site
+from community.web import client_address, current_user, read_form, redirect, render, session_key, with_retry_after
 
 # What a finished action says at the top of the page after its redirect (?done=...).
 _DONE = {
     "password": "Your password is changed. Every other session has ended and every API token is revoked.",
     "sessions": "You are logged out everywhere else.",
     "revoked": "The token is revoked; programs using it can no longer sign in with it.",
+    "confirmation": f"We sent the confirmation link again: open it within {CONFIRM_MAX_AGE // 86400} days.",
+    "email_sent": f"We sent a link to your new address: open it within {CONFIRM_MAX_AGE // 86400} days to make it your "
+                  "address. Until then mail keeps going to the current one.",
+    "email_cancelled": "The change is cancelled; your address stays as it is.",
 }
 
 
@@ -68,6 +74,34 @@ async def change_password(request: Request) -> Response:
     return redirect("/account?done=password#password")
 
 
+async def send_confirmation_again(request: Request) -> Response:
+    user = privileges.require_user(await current_user(request))
+    await read_form(request)
+    config = request.app.state.config
+    try:
+        await email_address.send_again(user, Site.from_config(config), address=client_address(request),
+                                       mail_on=bool(config.smtp_url))
+    except (Invalid, Conflict, TooMany) as err:
+        page = await _page(request, user, {"errors": {err.field or "email_form": err.message}}, err.status)
+        return with_retry_after(page, err)
+    return redirect("/account?done=confirmation#email")
+
+
+async def change_email(request: Request) -> Response:
+    user = privileges.require_user(await current_user(request))
+    form = await read_form(request)
+    config = request.app.state.config
+    try:
+        done = await email_address.change(user, form.get("new_email"), form.get("email_password"), Site.from_config(config),
+                                          address=client_address(request), mail_on=bool(config.smtp_url))
+    except (Invalid, TooMany) as err:
+        # The password is never sent back into the page; the address is.
+        page = await _page(request, user, {"errors": {err.field or "email_form": err.message},
+                                           "values": {"new_email": form.get("new_email", "")}}, err.status)
+        return with_retry_after(page, err)
+    return redirect(f"/account?done=email_{done}#email")
+
+
 async def end_other_sessions(request: Request) -> Response:
     user = privileges.require_user(await current_user(request))
     await read_form(request)
@@ -96,6 +130,8 @@ async def revoke_token(request: Request) -> Response:
 routes = [
     Route("/account", account_page),
     Route("/account/password", change_password, methods=["POST"]),
+    Route("/account/email", change_email, methods=["POST"]),
+    Route("/account/email/confirm", send_confirmation_again, methods=["POST"]),
     Route("/account/sessions/end-others", end_other_sessions, methods=["POST"]),
     Route("/account/tokens", create_token, methods=["POST"]),
     Route("/account/tokens/{token_id}/revoke", revoke_token, methods=["POST"]),

@@ -8,7 +8,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from community import acceptance, accounts, notifications, privileges, questions, reputation, serialise, voting
+from community import (acceptance, accounts, email_address, notification_settings, notifications, preferences, privileges,
+                       questions, reputation, serialise, voting, watches)
 from community.errors import Invalid, NotFound
 from community.web import client_address, current_user, read_json
 
@@ -51,6 +52,7 @@ async def create_user(request: Request) -> Response:
     body = await read_json(request)
     user = await accounts.sign_up(body.get("username"), body.get("email"), body.get("password"),
                                   address=client_address(request))
+    await email_address.confirm_new_member(user, request.app.state.config)
     return JSONResponse(serialise.me(user), status_code=201)
 
 
@@ -171,6 +173,57 @@ async def list_notifications(request: Request) -> Response:
                          "unread": sum(1 for n in items if n.read_at is None)})
 
 
+async def my_unread(request: Request) -> Response:
+    """The header's unread count, polled by the page (community/static/unread.js): one COUNT, or none for
+    a browser session, whose member row was read with it."""
+    user = privileges.require_user(await current_user(request))
+    known = request.state._state.get("unread")
+    unread = known if known is not None else await notifications.unread_count(user)
+    return JSONResponse({"unread": unread}, headers={"cache-control": "no-store"})
+
+
+async def my_watches(request: Request) -> Response:
+    user = privileges.require_user(await current_user(request))
+    return JSONResponse(await watches.watches(user))
+
+
+async def replace_watches(request: Request) -> Response:
+    body = await read_json(request)
+    user = privileges.require_user(await current_user(request))
+    return JSONResponse(await watches.replace(user, body))
+
+
+async def watch_question(request: Request) -> Response:
+    """PUT starts watching, DELETE stops (and taking part later does not start it again)."""
+    await read_json(request)  # no fields; reading it checks the CSRF header for cookie callers
+    user = privileges.require_user(await current_user(request))
+    q = await questions.get_question(_int(request.path_params["question_id"], "question"), user)
+    watching = await watches.set_question(user, q.id, request.method == "PUT")
+    return JSONResponse({"question_id": q.id, "watching": watching})
+
+
+async def watch_tag(request: Request) -> Response:
+    await read_json(request)  # no fields; reading it checks the CSRF header for cookie callers
+    user = privileges.require_user(await current_user(request))
+    name = request.path_params["name"]
+    watching = await watches.set_tag(user, name, request.method == "PUT")
+    return JSONResponse({"tag": name.strip().lower(), "watching": watching})
+
+
+async def my_notification_settings(request: Request) -> Response:
+    user = privileges.require_user(await current_user(request))
+    return JSONResponse(await notification_settings.read(user))
+
+
+async def put_notification_settings(request: Request) -> Response:
+    body = await read_json(request)
+    user = privileges.require_user(await current_user(request))
+    if "settings" not in body:
+        raise Invalid("settings", "Send settings: {kind: delivery}, e.g. {\"answer\": \"daily\"}.")
+    await preferences.put(user, body["settings"])
+    return JSONResponse(await notification_settings.read(user))
+
+
 async def privilege_list(request: Request) -> Response:
     return JSONResponse({"items": privileges.progress(await current_user(request))})
 
@@ -195,4 +248,11 @@ routes = [
     # PATCH /api/v1/posts/{post_id} (edits, suggested edits, revisions) is served by moderation/api.py.
     Route("/api/v1/notifications", list_notifications),
     Route("/api/v1/privileges", privilege_list),
+    Route("/api/v1/me/unread", my_unread),
+    Route("/api/v1/me/watches", my_watches, methods=["GET"]),
+    Route("/api/v1/me/watches", replace_watches, methods=["PUT"]),
+    Route("/api/v1/me/notification-settings", my_notification_settings, methods=["GET"]),
+    Route("/api/v1/me/notification-settings", put_notification_settings, methods=["PUT"]),
+    Route("/api/v1/questions/{question_id}/watch", watch_question, methods=["PUT", "DELETE"]),
+    Route("/api/v1/tags/{name}/watch", watch_tag, methods=["PUT", "DELETE"]),
 ]

@@ -27,7 +27,8 @@ def describe(method: str, path: str, summary: str, body: dict[str, Any] | None =
         "responses": {str(ok): {"description": "OK"},
                       "4XX": {"description": "Error", "content": {"application/json": {"schema": _ERROR}}}},
     }
-    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
+    # Ids are integers ({question_id}); other path values are names ({name}, a tag).
+    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "integer" if n.endswith("_id") else "string"}}
               for n in (seg[1:-1] for seg in path.split("/") if seg.startswith("{"))]
     params += [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in query or []]
     if method.upper() in ("POST", "PUT", "PATCH", "DELETE"):
@@ -79,4 +80,18 @@ describe("POST", "/api/v1/posts/{post_id}/vote", "Vote: 1, -1 or 0", {"value": I
 describe("POST", "/api/v1/posts/{post_id}/comments", "Comment on a post", {"body": S}, 201, True)
 describe("PATCH", "/api/v1/posts/{post_id}", "Edit a post", {"title": S, "body": S, "tags": A, "comment": S}, 200, True)
 describe("GET", "/api/v1/notifications", "Your inbox", auth=True)
+describe("GET", "/api/v1/me/unread", "How many of your notifications are unread: {unread: n} (cheap; pages poll it)", auth=True)
 describe("GET", "/api/v1/privileges", "Privileges and your progress")
+describe("GET", "/api/v1/me/watches", "The questions ({id, title}) and tags (names) you watch", auth=True)
+describe("PUT", "/api/v1/me/watches", "Replace what you watch: questions (ids) and tags (names); a list left out is kept",
+         {"questions": {"type": "array", "items": I}, "tags": A}, 200, True)
+describe("GET", "/api/v1/me/notification-settings",
+         "How each kind of notification reaches you by mail (now, daily, weekly or never), with every kind and its default",
+         auth=True)
+describe("PUT", "/api/v1/me/notification-settings", "Change some kinds' delivery: {settings: {kind: delivery}}; others are kept",
+         {"settings": {"type": "object", "additionalProperties": S}}, 200, True)
+describe("PUT", "/api/v1/questions/{question_id}/watch", "Watch a question", None, 200, True)
+describe("DELETE", "/api/v1/questions/{question_id}/watch", "Stop watching a question (taking part later does not restart it)",
+         None, 200, True)
+describe("PUT", "/api/v1/tags/{name}/watch", "Watch a tag: new questions in it reach you", None, 200, True)
+describe("DELETE", "/api/v1/tags/{name}/watch", "Stop watching a tag", None, 200, True)

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from community import acceptance, accounts, notifications, privileges, questions, reputation, voting
+from community import acceptance, accounts, email_address, notifications, privileges, questions, reputation, voting, watches
 from community.errors import DomainError, Invalid, NotAllowed, NotFound, TooMany
 from community.models import Post, User
 from community.web import (client_address, context, csrf_token, current_user, log_in, log_out, page_cache, read_form,
@@ -44,8 +44,10 @@ async def tag_page(request: Request) -> Response:
         p = request.query_params
         sort = p.get("sort", "newest")
         items, next_cursor = await questions.list_questions(sort, tag, p.get("cursor"))
+        viewer = await current_user(request)  # members only: the page kept for anonymous readers has no button
         return await render(request, "community/questions.html", {
             "items": items, "next_cursor": next_cursor, "sort": sort, "tag": tag, "sorts": questions.SORTS,
+            "watching_tag": await watches.watching_tag(viewer, tag),
         })
 
     return await page_cache.serve(request, make)
@@ -246,8 +248,11 @@ async def user_page(request: Request) -> Response:
         profile = await accounts.get_user(int(request.path_params["user_id"]))
     except (ValueError, OverflowError):
         raise NotFound("There is no member with that id.") from None
+    viewer = await current_user(request)
     return await render(request, "community/user.html", {
         "profile": profile,
+        "sees_private": privileges.sees_private(viewer, profile),  # e.g. mail to the member's address bouncing
+        "watched_tags": await watches.watched_tags(profile) if privileges.sees_private(viewer, profile) else None,
         "history": await reputation.history_by_day(profile.id),
         "questions": await questions.user_posts(profile.id, "question"),
         "answers": await questions.user_posts(profile.id, "answer"),
@@ -270,6 +275,7 @@ async def signup_page(request: Request) -> Response:
         values = {k: form.get(k, "") for k in ("username", "email")}
         page = await render(request, "community/signup.html", {"values": values, "errors": {err.field or "form": err.message}, "form_page": True}, err.status)
         return with_retry_after(page, err)
+    await email_address.confirm_new_member(user, request.app.state.config)
     await log_in(request, user)
     return redirect(_safe_next(form.get("next")))
 

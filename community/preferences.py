@@ -25,7 +25,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "watched_answer": ("An answer on a question you watch", "now"),
     "tag_question": ("A new question in a tag you watch", "daily"),
     "nudge": ("A question in your tags needs an answer before it goes to staff", "now"),
-    "ticket_assigned": ("A support ticket is assigned to you (staff)", "now"),
+    "ticket_assigned": ("A support ticket is assigned to you", "now"),
 }
 
 

@@ -91,6 +91,12 @@ def is_lead(user: User | None) -> bool:
     return user is not None and user.role == "admin"
 
 
+def sees_private(viewer: User | None, member: User) -> bool:
+    """Whether `viewer` may see what a member keeps to themselves (watched tags, mail settings):
+    the member, or an admin."""
+    return viewer is not None and (viewer.id == member.id or viewer.role == "admin")
+
+
 def require_moderator(user: User | None) -> User:
     user = require_active(user)
     if not user.is_moderator:
