@@ -160,22 +160,119 @@ def recompute_reputation() -> None:
     _run(go)
 
 
+def _need_smtp(cfg: Config) -> None:
+    if not cfg.smtp_url:
+        raise click.ClickException("Set SMTP_URL (e.g. smtp://user:pass@mail.example.com:587) to send mail.")
+
+
 @cli.command("send-mail")
 def send_mail() -> None:
-    """Send the mail that is due from the outbox once, and exit (for cron; the server sends it too)."""
-    from community import mail
+    """Mail the notifications that are due, send the mail due from the outbox once, and exit (for
+    cron; the server, or `mailer`, sends it too)."""
+    from community import mail, notification_mail
 
     async def go(cfg: Config) -> None:
-        if not cfg.smtp_url:
-            raise click.ClickException("Set SMTP_URL (e.g. smtp://user:pass@mail.example.com:587) to send mail.")
+        _need_smtp(cfg)
         transport, total = mail.Transport.from_config(cfg), mail.Batch()
+        composers = [notification_mail.composer(cfg)]
         while True:
-            batch = await mail.deliver_due(transport)
+            batch = await mail.send_once(transport, composers)
             for name in ("claimed", "sent", "retrying", "failed"):
                 setattr(total, name, getattr(total, name) + getattr(batch, name))
             if batch.claimed < mail.BATCH or batch.sent == 0:
                 break
         click.echo(f"Sent {total.sent} mail(s); {total.retrying} to retry later, {total.failed} given up.")
+
+    _run(go)
+
+
+@cli.command()
+@click.option("--poll", type=click.FloatRange(min=0.1), default=None, help="Seconds between looks at the outbox (default 30).")
+def mailer(poll: float | None) -> None:
+    """Send mail as its own process: compose due notifications and deliver the outbox, with retries,
+    until Ctrl-C or SIGTERM. Run the web servers with RUN_MAILER=0 (or not: senders share the outbox safely)."""
+    import signal
+    from urllib.parse import urlparse
+
+    from community import mail, notification_mail
+
+    async def go(cfg: Config) -> None:
+        _need_smtp(cfg)
+        loop, stop = asyncio.get_running_loop(), asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        sender = asyncio.create_task(mail.sender_loop(mail.Transport.from_config(cfg), poll,
+                                                      [notification_mail.composer(cfg)]))
+        server = urlparse(cfg.smtp_url)
+        click.echo(f"Sending mail through {server.scheme}://{server.hostname}:{server.port or 'default port'}; Ctrl-C to stop.")
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait([sender, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sender.cancel()
+            stopping.cancel()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+        try:
+            await sender  # a mail cut off mid-send is resent after its lease, with the same Message-ID
+        except asyncio.CancelledError:
+            pass
+        click.echo("Stopped; mail not yet sent waits in the outbox.")
+
+    _run(go)
+
+
+@cli.command()
+@click.option("--daily", "kind", flag_value="daily", help="The daily digest (the period that ended at digest.hour UTC).")
+@click.option("--weekly", "kind", flag_value="weekly", help="The weekly digest (the period that ended on digest.weekday).")
+def digest(kind: str | None) -> None:
+    """Queue the latest daily or weekly digest (once per period: a second run sends nothing, a run cut
+    short resumes); the server's mail sender, `mailer` or `send-mail` delivers it."""
+    from community import clock
+    from community import digest as digests
+    from community.mail_links import Site
+
+    if kind is None:
+        raise click.UsageError("Say which digest: --daily or --weekly.")
+
+    async def go(cfg: Config) -> None:
+        period = digests.period(kind, clock.now())
+        sent = await digests.run(kind, Site.from_config(cfg))
+        click.echo(f"Queued {sent} {kind} digest mail(s) for the period ending {period.until:%Y-%m-%d %H:%M} UTC.")
+
+    _run(go)
+
+
+
+@cli.command("mail-in")
+@click.option("--host", default=None, help="Address to listen on (MAIL_IN_HOST, default 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (MAIL_IN_PORT).")
+def mail_in(host: str | None, port: int | None) -> None:
+    """Take replies by email as its own process: an SMTP listener for the reply+TOKEN@ addresses of
+    notification mails, posting them as answers and comments, until Ctrl-C or SIGTERM."""
+    import signal
+
+    from community import mail_in as listener
+    from community.mail_links import Site
+
+    if not (port or Config.from_env().mail_in_port):
+        raise click.ClickException("Give --port or set MAIL_IN_PORT (e.g. 2525) for the reply listener.")
+
+    async def go(cfg: Config) -> None:
+        try:
+            server = await listener.listen(cfg, host, port)
+        except OSError as exc:
+            raise click.ClickException(f"Cannot listen there: {exc}") from None
+        loop, stop = asyncio.get_running_loop(), asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        where = ", ".join(f"{s.getsockname()[0]}:{s.getsockname()[1]}" for s in server.sockets)
+        click.echo(f"Taking replies to reply+...@{Site.from_config(cfg).domain} on {where}; Ctrl-C to stop.")
+        try:
+            await stop.wait()
+        finally:
+            server.close()
+        click.echo("Stopped.")
 
     _run(go)
 

@@ -17,7 +17,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from community import account_pages, api, db, headers, idempotency, inputs, openapi, pages, questions, settings, web
+from community import (account_pages, api, db, headers, idempotency, inputs, openapi, pages, questions, settings, watch_pages,
+                       web)
 from community.config import ROOT, Config
 from community.errors import DomainError
 
@@ -31,6 +32,9 @@ ROOMS = [
     "moderation.web",
     "community.insights.web",
     "community.mail",  # not a room: the outbox's sender starts through the same plug point
+    "community.digest",  # not a room: the daily and weekly digests' schedule (when SMTP_URL is set)
+    "community.mail_pages",  # not a room: the pages mails link to (confirm an address, unsubscribe)
+    "community.mail_in",  # not a room: the reply-by-email listener (when MAIL_IN_PORT is set)
 ]
 
 
@@ -102,6 +106,7 @@ def create_app(config: Config | None = None, manage_db: bool = True, background:
     for room in rooms:
         routes += getattr(room, "routes", [])
     routes += account_pages.routes
+    routes += watch_pages.routes
     routes += pages.routes
     app = Starlette(
         routes=routes,

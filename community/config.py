@@ -39,10 +39,16 @@ class Config:
     workers: int = 1
     smtp_url: str = ""
     mail_from: str = "community@localhost"
+    # A CA file (PEM) the mail server's certificate is checked against, besides the system's (a private CA).
+    smtp_ca_file: str = ""
+    # Replies by email (community.mail_in): listen for SMTP inside the server when MAIL_IN_PORT is set.
+    mail_in_host: str = "127.0.0.1"
+    mail_in_port: int = 0
     base_url: str = "http://127.0.0.1:8000"
     search_backend: str = "whoosh"
     run_indexer: bool = True
     run_sweeper: bool = True
+    run_mailer: bool = True  # the mail sender in each server process (with SMTP_URL); 0: `run.py mailer` sends
     escalation_sweep_seconds: float = 30.0
     sla_first_answer: str = ""
     support_webhook_url: str = ""
@@ -97,10 +103,14 @@ class Config:
             workers=int(get("WORKERS", "1")),
             smtp_url=get("SMTP_URL", ""),
             mail_from=get("MAIL_FROM", "community@localhost"),
+            smtp_ca_file=get("SMTP_CA_FILE", ""),
+            mail_in_host=get("MAIL_IN_HOST", "127.0.0.1"),
+            mail_in_port=int(get("MAIL_IN_PORT") or 0),
             base_url=get("BASE_URL", f"http://{get('HOST', '127.0.0.1')}:{get('PORT', '8000')}"),
             search_backend=get("SEARCH_BACKEND", "whoosh"),
             run_indexer=_truthy(get("RUN_INDEXER", "1")),
             run_sweeper=_truthy(get("RUN_SWEEPER", "1")),
+            run_mailer=_truthy(get("RUN_MAILER", "1")),
             escalation_sweep_seconds=_parse_seconds(get("ESCALATION_SWEEP_SECONDS", "30")),
             sla_first_answer=get("SLA_FIRST_ANSWER", ""),
             support_webhook_url=get("SUPPORT_WEBHOOK_URL", ""),

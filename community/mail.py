@@ -65,9 +65,7 @@ async def queue(to: str, subject: str, text: str, kind: str, conn: Any = None, *
     sender; senders in other processes find it by polling. With `html` it goes out multipart
     (text and HTML); `headers` are added as given (List-Unsubscribe, Reply-To, ...); `user_id` names
     the member, whose address a permanent refusal marks as bouncing."""
-    for name, value in (("to", to), ("subject", subject), *((headers or {}).items())):
-        if "\r" in value or "\n" in value:
-            raise ValueError(f"a mail's {name} may not contain line breaks: {value!r}")
+    _check_lines(to, subject, headers)
     now = clock.now()
     row = await OutgoingMail.create(to_address=to, subject=subject[:200], body_text=text, kind=kind[:32],
                                     body_html=html, headers=json.dumps(headers) if headers else "", user_id=user_id,
@@ -76,21 +74,45 @@ async def queue(to: str, subject: str, text: str, kind: str, conn: Any = None, *
     return row
 
 
+def _check_lines(to: str, subject: str, headers: dict[str, str] | None) -> None:
+    for name, value in (("to", to), ("subject", subject), *((headers or {}).items())):
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"a mail's {name} may not contain line breaks: {value!r}")
+
+
+async def queue_many(mails: list[dict[str, Any]], conn: Any = None) -> int:
+    """`queue` for many mails in one multi-row INSERT (a digest's batch of members): each dict holds
+    `queue`'s arguments by name (to, subject, text, kind, and optionally html, headers, user_id)."""
+    now = clock.now()
+    rows = []
+    for m in mails:
+        _check_lines(m["to"], m["subject"], m.get("headers"))
+        rows.append(OutgoingMail(to_address=m["to"], subject=m["subject"][:200], body_text=m["text"], kind=m["kind"][:32],
+                                 body_html=m.get("html", ""), headers=json.dumps(m["headers"]) if m.get("headers") else "",
+                                 user_id=m.get("user_id"), created_at=now, next_attempt_at=now, attempts=0, last_error=""))
+    await db.insert_many(rows, conn)
+    if rows:
+        wake_event().set()
+    return len(rows)
+
+
 # ---- delivery ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Transport:
     """Where mail goes: `smtp://[user:pass@]host[:port]` (STARTTLS when the server offers it) or
-    `smtps://...` (TLS from the first byte)."""
+    `smtps://...` (TLS from the first byte). The server's certificate is always checked, against the
+    system's CAs and `ca_file` (SMTP_CA_FILE: a PEM file, e.g. a private CA's or a self-signed cert)."""
 
     smtp_url: str
     mail_from: str = "community@localhost"
     timeout: float = SMTP_TIMEOUT
+    ca_file: str = ""
 
     @classmethod
     def from_config(cls, config: Any) -> Transport:
-        return cls(config.smtp_url, config.mail_from)
+        return cls(config.smtp_url, config.mail_from, ca_file=getattr(config, "smtp_ca_file", ""))
 
     def client(self) -> aiosmtplib.SMTP:
         url = urlparse(self.smtp_url)
@@ -100,6 +122,7 @@ class Transport:
             username=unquote(url.username) if url.username else None,
             password=unquote(url.password or "") if url.username else None,
             use_tls=implicit_tls, start_tls=False if implicit_tls else None, timeout=self.timeout,
+            cert_bundle=self.ca_file or None,
         )
 
     @property
@@ -129,9 +152,12 @@ def message_id(row: OutgoingMail, mail_from: str) -> str:
     return f"<outbox.{row.id}.{int(row.created_at.timestamp())}@{domain}>"
 
 
-# Long header lines are allowed up to 998 characters; folding at 78 would RFC 2047-encode a long
-# List-Unsubscribe URL (no space to fold at), which mail clients then fail to read.
-POLICY = email.policy.default.clone(max_line_length=998)
+# The bytes sent are ours, not aiosmtplib's (its send_message flattens with email.policy.SMTP, which
+# folds header lines at 78 characters: a long List-Unsubscribe URL, having no space to fold at, came
+# out RFC 2047-encoded, which mail clients cannot read, and a subject of 70-78 characters moved onto a
+# continuation line). Lines may be up to 998 characters; bodies are 7-bit (quoted-printable or base64
+# where needed), so a server without 8BITMIME takes them too.
+POLICY = email.policy.SMTP.clone(max_line_length=998, cte_type="7bit")
 
 
 def compose(row: OutgoingMail, mail_from: str) -> EmailMessage:
@@ -187,6 +213,13 @@ async def _failed(row: OutgoingMail, error: str, permanent: bool, batch: Batch) 
     batch.retrying += 1
 
 
+async def _release(rows: list[OutgoingMail]) -> None:
+    """Rows a batch did not get to because the connection ended: not their fault, so due again at
+    once with no attempt counted."""
+    if rows:
+        await OutgoingMail.filter(id__in=[r.id for r in rows]).using_db(db.background()).update(next_attempt_at=clock.now())
+
+
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".strip()
 
@@ -219,14 +252,15 @@ async def deliver_due(transport: Transport, limit: int = BATCH) -> Batch:
                 await _failed(row, _describe(exc), True, batch)
                 continue
             try:
-                await smtp.send_message(msg, sender=transport.sender, recipients=[row.to_address])
+                await smtp.sendmail(transport.sender, [row.to_address], msg.as_bytes())
             except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
                 await _failed(row, _describe(exc), _is_permanent(exc), batch)
+                if not smtp.is_connected or getattr(exc, "code", None) == 421:  # the server is closing the connection
+                    await _release(rows[n + 1:])
+                    break
             except (aiosmtplib.SMTPException, OSError) as exc:  # the connection is gone
                 await _failed(row, _describe(exc), False, batch)
-                rest = [r.id for r in rows[n + 1:]]
-                if rest:  # not their fault: due again at once, no attempt counted
-                    await OutgoingMail.filter(id__in=rest).using_db(db.background()).update(next_attempt_at=clock.now())
+                await _release(rows[n + 1:])
                 break
             else:
                 await _sent(row, batch)
@@ -272,9 +306,10 @@ async def sender_loop(transport: Transport, poll_seconds: float | None = None, c
 
 
 async def startup(app: Any) -> list:
-    """The app's plug point: a sender in this process when SMTP_URL is set."""
+    """The app's plug point: a sender in this process when SMTP_URL is set (and RUN_MAILER is not 0:
+    then `run.py mailer` sends)."""
     config = app.state.config
-    if not config.smtp_url:
+    if not config.smtp_url or not getattr(config, "run_mailer", True):
         return []
     from community import notification_mail  # it queues through this module
 

@@ -85,10 +85,17 @@ async def compose_due(site: Site, limit: int = BATCH) -> int:
     if not await Notification.filter(mail_due_at__lte=now).using_db(db.background()).exists():
         return 0  # the usual idle poll: no write lock taken
     async with db.background_transaction() as conn:
-        rows = await (Notification.filter(mail_due_at__lte=now).using_db(conn).order_by("id").limit(limit)
-                      .select_for_update(skip_locked=True))
+        # By member and thread, so a thread's events sit together; a thread cut off by the batch's end
+        # is left whole for the next batch (unless it is the only one), so it still makes one mail.
+        rows = await (Notification.filter(mail_due_at__lte=now).using_db(conn).order_by("user_id", "question_id", "id")
+                      .limit(limit).select_for_update(skip_locked=True))
         if not rows:
             return 0
+        claimed = len(rows)
+        if claimed == limit:
+            tail = (rows[-1].user_id, rows[-1].question_id)
+            whole = [r for r in rows if (r.user_id, r.question_id) != tail or r.question_id is None]
+            rows = whole or rows
         users = {u.id: u for u in await User.filter(id__in={r.user_id for r in rows}).using_db(conn)}
         post_ids = {i for r in rows for i in (r.post_id, r.question_id) if i is not None}
         posts = {p.id: p for p in await Post.filter(id__in=post_ids).using_db(conn)} if post_ids else {}
@@ -123,7 +130,7 @@ async def compose_due(site: Site, limit: int = BATCH) -> int:
         rest = [r.id for r in rows if r.id not in set(mailed)]
         if rest:  # not to be mailed after all: they stay in the inbox
             await Notification.filter(id__in=rest).using_db(conn).update(mail_due_at=None)
-    return len(rows)
+    return claimed
 
 
 async def _queue(site: Site, user: User, items: list[Notification], posts: dict[int, Post],
