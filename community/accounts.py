@@ -12,12 +12,13 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from community import clock, db, inputs, mail, ratelimit, settings
 from community.errors import Conflict, Invalid, NotAllowed, NotFound, TooMany
+from community.mail_links import ClockSigner
 from community.models import ROLES, ApiToken, LoginFailure, MemberSession, User
 
 _hasher = PasswordHasher()
@@ -285,15 +286,8 @@ async def get_user(user_id: int) -> User:
 # working as soon as it has been used (the hash changes) and after RESET_MAX_AGE seconds.
 
 
-class _ClockSigner(TimestampSigner):
-    """Stamps and ages reset links by the community clock, so expiry follows the same time as every rule."""
-
-    def get_timestamp(self) -> int:
-        return int(clock.now().timestamp())
-
-
 def _serializer(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt="password-reset", signer=_ClockSigner)
+    return URLSafeTimedSerializer(secret, salt="password-reset", signer=ClockSigner)
 
 
 def _fingerprint(user: User) -> str:

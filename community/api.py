@@ -72,7 +72,7 @@ async def revoke_token(request: Request) -> Response:
 
 async def list_tokens(request: Request) -> Response:
     user = privileges.require_user(await current_user(request))
-    current = request.state._state.get("token_id")
+    current = getattr(request.state, "token_id", None)
     return JSONResponse({"items": [serialise.api_token(t, current) for t in await accounts.tokens(user)]})
 
 
@@ -177,7 +177,7 @@ async def my_unread(request: Request) -> Response:
     """The header's unread count, polled by the page (community/static/unread.js): one COUNT, or none for
     a browser session, whose member row was read with it."""
     user = privileges.require_user(await current_user(request))
-    known = request.state._state.get("unread")
+    known = getattr(request.state, "unread", None)
     unread = known if known is not None else await notifications.unread_count(user)
     return JSONResponse({"unread": unread}, headers={"cache-control": "no-store"})
 

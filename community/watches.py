@@ -11,6 +11,7 @@ from community.models import Post, QuestionWatch, Tag, TagWatch, User
 
 MAX_TAG_WATCHES = 100
 MAX_QUESTION_WATCHES = 1000
+TAG_MAX = 35  # Tag.name's length (community.questions.TAG_RE)
 
 
 async def auto_watch(user_id: int, question_id: int, conn: Any) -> None:
@@ -42,7 +43,8 @@ async def question_watchers(question_id: int, conn: Any = None) -> list[int]:
 async def _tag(name: Any, conn: Any = None) -> Tag:
     if not isinstance(name, str) or not name.strip():
         raise Invalid("tags", "Name the tag to watch.")
-    tag = await Tag.filter(name=name.strip().lower()).using_db(conn).first()
+    key = name.strip().lower()
+    tag = await Tag.filter(name=key).using_db(conn).first() if len(key) <= TAG_MAX else None
     if tag is None:
         raise NotFound(f"There is no tag {name.strip()[:35]!r}.")
     return tag
@@ -99,7 +101,11 @@ def _names(value: Any) -> list[str]:
         raise Invalid("tags", f"Send tags as a list of at most {MAX_TAG_WATCHES} tag names.")
     if not all(isinstance(n, str) for n in value):
         raise Invalid("tags", "Each tag is a name (text).")
-    return sorted({n.strip().lower() for n in value if n.strip()})
+    names = sorted({n.strip().lower() for n in value if n.strip()})
+    too_long = [n for n in names if len(n) > TAG_MAX]
+    if too_long:
+        raise Invalid("tags", f"There is no tag {too_long[0][:40]!r}: tag names are at most {TAG_MAX} characters.")
+    return names
 
 
 async def replace(user: User, body: Any) -> dict[str, Any]:

@@ -69,6 +69,9 @@ async def test_watches_api_refuses_what_it_cannot_store(client, users):
         ({"tags": ["roaming", "no-such-tag"]}, "tags", "There is no tag 'no-such-tag'."),
         ({"tags": "roaming"}, "tags", None),
         ({"tags": [7]}, "tags", "Each tag is a name (text)."),
+        # Longer than any tag can be: the database is never asked (Tortoise refuses such a filter value).
+        ({"tags": ["data roaming stopped working in spain"]}, "tags",
+         "There is no tag 'data roaming stopped working in spain': tag names are at most 35 characters."),
         ({"questions": [q.id, 999999]}, "questions", "There is no question with id 999999."),
         ({"questions": ["one"]}, "questions", "Each question is an id (a whole number)."),
         ({"questions": [2**40]}, "questions", "Each question is an id (a whole number)."),
@@ -82,6 +85,8 @@ async def test_watches_api_refuses_what_it_cannot_store(client, users):
             assert error["message"] == message
     # A refused PUT changed nothing.
     assert (await client.get("/api/v1/me/watches", headers=auth)).json() == {"questions": [], "tags": ["roaming"]}
+    r = await client.put("/api/v1/tags/" + "x" * 40 + "/watch", headers=auth)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
 
 
 async def test_watch_endpoints_need_a_member(client, users):
