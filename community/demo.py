@@ -19,9 +19,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from community import acceptance, accounts, clock, db, questions, reputation, voting
+from community import acceptance, accounts, clock, db, questions, reputation, voting, watches
 from community.errors import DomainError
-from community.models import Post, User
+from community.models import Post, Tag, User
 
 PASSWORD = "demo-password"
 LOGIN_HELP = """
@@ -322,6 +322,10 @@ async def load(seed: int = 7, days: int = DAYS) -> str:
                     await deflection.solved_my_problem(solved.id, None, view)
 
         await line.run()
+        # A few members watch the tags they know best (their mail settings and profiles show it).
+        for name, names in (("alice", ["roaming", "esim"]), ("bob", ["billing", "top-up"]), ("chen", ["data", "roaming"])):
+            for tag in await Tag.filter(name__in=names).values_list("name", flat=True):
+                await watches.set_tag(users[name], tag, True)
         return (f"{len(users)} members, {counts['questions']} questions, {counts['answers']} answers, "
                 f"{counts['accepted']} accepted, {counts['tickets']} escalated to support")
     finally:
