@@ -8,7 +8,7 @@ thread less than `mail.fold_minutes` ago gets the next event in one mail when th
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from community import clock, db, mail, preferences, settings
@@ -17,21 +17,32 @@ from community.models import Notification, User
 settings.declare("mail.fold_minutes", 5, "At most one mail per member and thread this often (later events fold into the next mail)", "mail")
 
 
-async def _mail_due(user_id: int, question_id: int | None, now: Any, conn: Any) -> Any:
-    """Now, or when the fold window since this member's last mail about the thread is up."""
-    if question_id is None:
-        return now
-    rows = await db.fetch("SELECT MAX(mailed_at) AS last FROM notification WHERE user_id = ? AND question_id = ? "
-                          "AND mailed_at IS NOT NULL", [user_id, question_id], conn)
-    last = rows[0]["last"] if rows else None
+def _as_datetime(value: Any, tz: Any) -> Any:
+    if isinstance(value, str):  # SQLite hands back text from an aggregate
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=tz) if value.tzinfo is None else value
+
+
+async def _last_mailed(user_ids: list[int], question_id: int, conn: Any) -> dict[int, Any]:
+    """When each member was last mailed about this thread (members never mailed are left out)."""
+    marks = ", ".join("?" for _ in user_ids)
+    rows = await db.fetch(f"SELECT user_id, MAX(mailed_at) AS last FROM notification WHERE question_id = ? "
+                          f"AND user_id IN ({marks}) AND mailed_at IS NOT NULL GROUP BY user_id",
+                          [question_id, *user_ids], conn)
+    return {int(r["user_id"]): r["last"] for r in rows if r["last"] is not None}
+
+
+def _fold(now: Any, last: Any) -> Any:
+    """Now, or when the fold window since the member's last mail about the thread is up."""
     if last is None:
         return now
-    if isinstance(last, str):  # SQLite hands back text from an aggregate
-        from datetime import datetime
-        last = datetime.fromisoformat(last)
-    if last.tzinfo is None:
-        last = last.replace(tzinfo=now.tzinfo)
-    return max(now, last + timedelta(minutes=float(settings.get("mail.fold_minutes"))))
+    return max(now, _as_datetime(last, now.tzinfo) + timedelta(minutes=float(settings.get("mail.fold_minutes"))))
+
+
+async def _mail_due(user_id: int, question_id: int | None, now: Any, conn: Any) -> Any:
+    if question_id is None:
+        return now
+    return _fold(now, (await _last_mailed([user_id], question_id, conn)).get(user_id))
 
 
 async def notify(user_id: int | None, kind: str, text: str, url: str, conn: Any = None, skip: int | None = None, *,
@@ -53,14 +64,27 @@ async def notify(user_id: int | None, kind: str, text: str, url: str, conn: Any 
     return row
 
 
-async def notify_many(user_ids: list[int], kind: str, text: str, url: str, conn: Any = None, skip: int | None = None,
-                      **where: Any) -> int:
-    """`notify` each member once (the actor skipped); returns how many were notified."""
-    done = 0
-    for uid in sorted(set(user_ids)):
-        if await notify(uid, kind, text, url, conn, skip, **where) is not None:
-            done += 1
-    return done
+async def notify_many(user_ids: list[int], kind: str, text: str, url: str, conn: Any = None, skip: int | None = None, *,
+                      question_id: int | None = None, post_id: int | None = None, comment_id: int | None = None,
+                      reason: str = "") -> int:
+    """`notify` each member once (the actor skipped), in three statements however many they are
+    (a question's watchers); returns how many were notified."""
+    ids = sorted({uid for uid in user_ids if uid is not None and uid != skip})
+    if not ids:
+        return 0
+    now = clock.now()
+    deliveries = await preferences.delivery(ids, kind, conn)
+    at_once = [uid for uid in ids if deliveries[uid] == "now"]
+    last = await _last_mailed(at_once, question_id, conn) if at_once and question_id is not None else {}
+    rows = [Notification(user_id=uid, kind=kind, text=text[:300], url=url[:300], created_at=now, question_id=question_id,
+                         post_id=post_id, comment_id=comment_id, actor_id=skip, reason=reason[:120],
+                         mail_due_at=_fold(now, last.get(uid)) if deliveries[uid] == "now" else None,
+                         digest=deliveries[uid] if deliveries[uid] in ("daily", "weekly") else "")
+            for uid in ids]
+    await db.insert_many(rows, conn)
+    if at_once:
+        mail.wake_event().set()
+    return len(rows)
 
 
 async def notify_tag_watchers(question: Any, tag_ids: list[int], conn: Any) -> None:

@@ -189,6 +189,38 @@ async def test_an_answer_notifies_watchers_as_watched_answer_and_the_asker_as_an
     assert not await Notification.filter(user_id=helper.id, question_id=q.id).exists()
 
 
+async def test_many_watchers_each_get_one_entry_with_their_own_delivery(database, users, fake_clock):
+    from datetime import timedelta
+
+    from community import settings
+
+    settings.override("mail.fold_minutes", 5)
+    asker, helper, q, q2 = await _forum(users)
+    crowd = [await users(f"watcher{n}") for n in range(12)]
+    choices = ["now", "daily", "weekly", "never"]
+    for n, member in enumerate(crowd):
+        await watches.set_question(member, q.id, True)
+        await preferences.put(member, {"watched_answer": choices[n % 4]})
+    # w0 was mailed about this thread two minutes ago: its entry waits for the fold window.
+    await Notification.create(user_id=crowd[0].id, kind="comment", text="earlier", url="/", created_at=fake_clock.now(),
+                              question_id=q.id, mailed_at=fake_clock.now() - timedelta(minutes=2))
+
+    await questions.answer(helper, q.id, ANSWER)
+
+    rows = {n.user_id: n for n in await Notification.filter(question_id=q.id, kind="watched_answer")}
+    assert sorted(rows) == sorted(m.id for m in crowd)  # one each, the asker (told as "answer") and the answerer not
+    now = fake_clock.now()
+    for n, member in enumerate(crowd):
+        row, choice = rows[member.id], choices[n % 4]
+        assert row.digest == (choice if choice in ("daily", "weekly") else ""), member.username
+        if choice != "now":
+            assert row.mail_due_at is None, member.username
+        elif n == 0:
+            assert row.mail_due_at == now + timedelta(minutes=3)
+        else:
+            assert row.mail_due_at == now, member.username
+
+
 async def test_stopped_by_the_button_stays_stopped_when_the_member_comments(client, users):
     asker, helper, q, q2 = await _forum(users)
     member = await users("member", 100)
