@@ -236,8 +236,9 @@ def digest(kind: str | None) -> None:
         raise click.UsageError("Say which digest: --daily or --weekly.")
 
     async def go(cfg: Config) -> None:
-        period = digests.period(kind, clock.now())
-        sent = await digests.run(kind, Site.from_config(cfg))
+        now = clock.now()
+        period = digests.period(kind, now)
+        sent = await digests.run(kind, Site.from_config(cfg), now)
         click.echo(f"Queued {sent} {kind} digest mail(s) for the period ending {period.until:%Y-%m-%d %H:%M} UTC.")
 
     _run(go)

@@ -8,6 +8,7 @@ import logging
 import os
 import random
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 from tortoise import Tortoise, connections
@@ -218,6 +219,11 @@ def _placeholders(query: str, dialect_name: str) -> str:
     for n, part in enumerate(parts[1:], start=1):
         out.append(f"${n}{part}")
     return "".join(out)
+
+
+def as_datetime(value: Any) -> datetime:
+    """A datetime from a raw row: SQLite hands them back as text (aggregates too), PostgreSQL as datetimes."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 async def fetch(query: str, values: list[Any] | None = None, conn: Any = None) -> list[dict]:

@@ -23,7 +23,7 @@ from typing import Any
 from community import clock, db, mail, mail_links, preferences, settings
 from community.mail_links import Site
 from community.models import Comment, DigestRun, Notification, NotificationPreference, Post, User
-from community.notification_mail import REASONS, excerpt, mailable, render
+from community.notification_mail import REASONS, excerpt, mailable, render, still_visible
 from community.wakeup import sleep_until_woken
 
 log = logging.getLogger("community.digest")
@@ -185,7 +185,7 @@ async def _mail_batch(ids: list[int], p: Period, site: Site, now: datetime, cach
     for n in pending:
         wanted = chosen.get((n.user_id, n.kind), preferences.default(n.kind))
         if wanted == p.kind:
-            if _still_visible(n, posts, comments):
+            if still_visible(n, posts, comments):
                 members[n.user_id].notifications.append(n)
         elif wanted in KINDS:
             moved[wanted].append(n.id)
@@ -213,13 +213,6 @@ async def _mail_batch(ids: list[int], p: Period, site: Site, now: datetime, cach
     for chunk in _chunks(done):
         await Notification.filter(id__in=chunk).using_db(conn).update(digest="", digested_at=now)
     return len(mails)
-
-
-def _still_visible(n: Notification, posts: dict[int, Post], comments: dict[int, Comment]) -> bool:
-    for pid in (n.post_id, n.question_id):
-        if pid is not None and (pid not in posts or not posts[pid].visible):
-            return False
-    return n.comment_id is None or (n.comment_id in comments and comments[n.comment_id].deleted_at is None)
 
 
 def _question_order(q: dict[str, Any]) -> tuple[bool, str, int]:

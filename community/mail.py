@@ -69,35 +69,32 @@ async def queue(to: str, subject: str, text: str, kind: str, conn: Any = None, *
     sender; senders in other processes find it by polling. With `html` it goes out multipart
     (text and HTML); `headers` are added as given (List-Unsubscribe, Reply-To, ...); `user_id` names
     the member, whose address a permanent refusal marks as bouncing."""
-    _check_lines(to, subject, headers)
-    now = clock.now()
-    row = await OutgoingMail.create(to_address=to, subject=subject[:200], body_text=text, kind=kind[:32],
-                                    body_html=html, headers=json.dumps(headers) if headers else "", user_id=user_id,
-                                    created_at=now, next_attempt_at=now, using_db=conn)
+    row = _row(clock.now(), to, subject, text, kind, html, headers, user_id)
+    await row.save(using_db=conn)
     wake_event().set()
     return row
-
-
-def _check_lines(to: str, subject: str, headers: dict[str, str] | None) -> None:
-    for name, value in (("to", to), ("subject", subject), *((headers or {}).items())):
-        if "\r" in value or "\n" in value:
-            raise ValueError(f"a mail's {name} may not contain line breaks: {value!r}")
 
 
 async def queue_many(mails: list[dict[str, Any]], conn: Any = None) -> int:
     """`queue` for many mails in one multi-row INSERT (a digest's batch of members): each dict holds
     `queue`'s arguments by name (to, subject, text, kind, and optionally html, headers, user_id)."""
     now = clock.now()
-    rows = []
-    for m in mails:
-        _check_lines(m["to"], m["subject"], m.get("headers"))
-        rows.append(OutgoingMail(to_address=m["to"], subject=m["subject"][:200], body_text=m["text"], kind=m["kind"][:32],
-                                 body_html=m.get("html", ""), headers=json.dumps(m["headers"]) if m.get("headers") else "",
-                                 user_id=m.get("user_id"), created_at=now, next_attempt_at=now, attempts=0, last_error=""))
+    rows = [_row(now, m["to"], m["subject"], m["text"], m["kind"], m.get("html", ""), m.get("headers"), m.get("user_id"))
+            for m in mails]
     await db.insert_many(rows, conn)
     if rows:
         wake_event().set()
     return len(rows)
+
+
+def _row(now: Any, to: str, subject: str, text: str, kind: str, html: str, headers: dict[str, str] | None,
+         user_id: int | None) -> OutgoingMail:
+    for name, value in (("to", to), ("subject", subject), *((headers or {}).items())):
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"a mail's {name} may not contain line breaks: {value!r}")
+    return OutgoingMail(to_address=to, subject=subject[:200], body_text=text, kind=kind[:32], body_html=html,
+                        headers=json.dumps(headers) if headers else "", user_id=user_id, created_at=now,
+                        next_attempt_at=now, attempts=0, last_error="")
 
 
 # ---- delivery ------------------------------------------------------------------------------------
@@ -116,7 +113,7 @@ class Transport:
 
     @classmethod
     def from_config(cls, config: Any) -> Transport:
-        return cls(config.smtp_url, config.mail_from, ca_file=getattr(config, "smtp_ca_file", ""))
+        return cls(config.smtp_url, config.mail_from, ca_file=config.smtp_ca_file)
 
     def client(self) -> aiosmtplib.SMTP:
         url = urlparse(self.smtp_url)
@@ -293,7 +290,7 @@ async def deliver_due(transport: Transport, limit: int = BATCH) -> Batch:
     return batch
 
 
-# Steps run before each delivery batch, each `async fn() -> int` (rows it queued): the notification
+# Steps run before each delivery batch, each `async fn() -> int` (rows it handled): the notification
 # composer turns due notifications into outbox mail here (community.notification_mail).
 Composer = Callable[[], Awaitable[int]]
 
@@ -330,7 +327,7 @@ async def startup(app: Any) -> list:
     """The app's plug point: a sender in this process when SMTP_URL is set (and RUN_MAILER is not 0:
     then `run.py mailer` sends)."""
     config = app.state.config
-    if not config.smtp_url or not getattr(config, "run_mailer", True):
+    if not config.smtp_url or not config.run_mailer:
         return []
     from community import notification_mail  # it queues through this module
 

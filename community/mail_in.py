@@ -356,7 +356,12 @@ async def receive(site: Site, mail_from: str, recipient: str, content: bytes) ->
             await _answer_refusal(site, mail_from, refused, got, user)
             outcome = Outcome("refused", refused.reason)
         if claimed and user is not None:
-            await _finish_delivery(user.id, got.message_id, True)
+            try:
+                await _finish_delivery(user.id, got.message_id, True)
+            except Exception:
+                # The reply is posted (or its refusal queued): freeing the claim and answering 451 would
+                # post it again when the sending server retries. Its claim lapses after ABANDONED.
+                log.warning("could not mark %s handled; it was handled", got.message_id, exc_info=True)
         return outcome
     except Exception as exc:  # the database is down or refusing: nothing is recorded, so let them retry
         if claimed and user is not None:

@@ -66,8 +66,12 @@ def excerpt(html: str, limit: int = EXCERPT) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _visible(post: Post | None) -> bool:
-    return post is not None and post.visible
+def still_visible(n: Notification, posts: dict[int, Post], comments: dict[int, Comment]) -> bool:
+    """Is what the notification is about (its post, thread and comment, when it names them) still there to see."""
+    for pid in (n.post_id, n.question_id):
+        if pid is not None and (pid not in posts or not posts[pid].visible):
+            return False
+    return n.comment_id is None or (n.comment_id in comments and comments[n.comment_id].deleted_at is None)
 
 
 def reply_target(item: Notification, post: Post) -> tuple[str, int]:
@@ -111,23 +115,15 @@ async def compose_due(site: Site, limit: int = BATCH) -> int:
             user = users.get(uid)
             if not mailable(user, now):
                 continue
-            keep = []
-            for n in items:
-                if chosen.get((uid, n.kind), preferences.default(n.kind)) != "now":
-                    continue
-                post = posts.get(n.post_id) if n.post_id is not None else None
-                question = posts.get(n.question_id) if n.question_id is not None else None
-                if (n.post_id is not None and not _visible(post)) or (n.question_id is not None and not _visible(question)):
-                    continue
-                if n.comment_id is not None and (n.comment_id not in comments or comments[n.comment_id].deleted_at is not None):
-                    continue
-                keep.append(n)
+            keep = [n for n in items if chosen.get((uid, n.kind), preferences.default(n.kind)) == "now"
+                    and still_visible(n, posts, comments)]
             if keep:
                 await _queue(site, user, keep, posts, comments, conn)
                 mailed += [n.id for n in keep]
         if mailed:
             await Notification.filter(id__in=mailed).using_db(conn).update(mailed_at=now, mail_due_at=None)
-        rest = [r.id for r in rows if r.id not in set(mailed)]
+        done = set(mailed)
+        rest = [r.id for r in rows if r.id not in done]
         if rest:  # not to be mailed after all: they stay in the inbox
             await Notification.filter(id__in=rest).using_db(conn).update(mail_due_at=None)
     return claimed
@@ -146,10 +142,11 @@ async def _queue(site: Site, user: User, items: list[Notification], posts: dict[
             body = ""
         entries.append({"heading": n.text, "excerpt": excerpt(body) if body else "", "link": site.url(n.url)})
     kinds = sorted({n.kind for n in items})
+    unsubscribe = mail_links.unsubscribe_url(site, user.id, kinds)
     last = items[-1]
     reason = last.reason or REASONS.get(last.kind, "of your notification settings")
     headers = {
-        "List-Unsubscribe": f"<{mail_links.unsubscribe_url(site, user.id, kinds)}>",
+        "List-Unsubscribe": f"<{unsubscribe}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "Auto-Submitted": "auto-generated",
     }
@@ -164,7 +161,7 @@ async def _queue(site: Site, user: User, items: list[Notification], posts: dict[
     subject = items[0].text if len(items) == 1 else f"{len(items)} updates on: {question.title if question else items[0].text}"
     context = {
         "name": user.display_name or user.username, "entries": entries, "reason": reason, "reply": reply,
-        "unsubscribe": mail_links.unsubscribe_url(site, user.id, kinds), "kinds": [preferences.KINDS[k][0] for k in kinds if k in preferences.KINDS],
+        "unsubscribe": unsubscribe, "kinds": [preferences.KINDS[k][0] for k in kinds if k in preferences.KINDS],
         "settings": site.url("/account/notifications"), "question": question,
     }
     await mail.queue(user.email, " ".join(subject.split())[:200], render("notification.txt", **context),

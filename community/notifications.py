@@ -8,19 +8,13 @@ thread less than `mail.fold_minutes` ago gets the next event in one mail when th
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from community import clock, db, mail, preferences, settings
 from community.models import Notification, User
 
 settings.declare("mail.fold_minutes", 5, "At most one mail per member and thread this often (later events fold into the next mail)", "mail")
-
-
-def _as_datetime(value: Any, tz: Any) -> Any:
-    if isinstance(value, str):  # SQLite hands back text from an aggregate
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=tz) if value.tzinfo is None else value
 
 
 async def _last_mailed(user_ids: list[int], question_id: int, conn: Any) -> dict[int, Any]:
@@ -33,42 +27,29 @@ async def _last_mailed(user_ids: list[int], question_id: int, conn: Any) -> dict
 
 
 def _fold(now: Any, last: Any) -> Any:
-    """Now, or when the fold window since the member's last mail about the thread is up."""
     if last is None:
         return now
-    return max(now, _as_datetime(last, now.tzinfo) + timedelta(minutes=float(settings.get("mail.fold_minutes"))))
-
-
-async def _mail_due(user_id: int, question_id: int | None, now: Any, conn: Any) -> Any:
-    if question_id is None:
-        return now
-    return _fold(now, (await _last_mailed([user_id], question_id, conn)).get(user_id))
+    last = db.as_datetime(last)
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=now.tzinfo)
+    return max(now, last + timedelta(minutes=float(settings.get("mail.fold_minutes"))))
 
 
 async def notify(user_id: int | None, kind: str, text: str, url: str, conn: Any = None, skip: int | None = None, *,
                  question_id: int | None = None, post_id: int | None = None, comment_id: int | None = None,
-                 reason: str = "") -> Notification | None:
+                 reason: str = "") -> bool:
     """Add an inbox entry; `skip` is the actor, who is never notified of their own doing. Whether and
     when it is mailed follows the member's preference for `kind` (`community.preferences`)."""
-    if user_id is None or user_id == skip:
-        return None
-    now = clock.now()
-    delivery = (await preferences.delivery([user_id], kind, conn))[user_id]
-    due = await _mail_due(user_id, question_id, now, conn) if delivery == "now" else None
-    row = await Notification.create(
-        user_id=user_id, kind=kind, text=text[:300], url=url[:300], created_at=now, question_id=question_id,
-        post_id=post_id, comment_id=comment_id, actor_id=skip, reason=reason[:120], mail_due_at=due,
-        digest=delivery if delivery in ("daily", "weekly") else "", using_db=conn)
-    if due is not None and due <= now:
-        mail.wake_event().set()  # this process's sender composes it at once
-    return row
+    return await notify_many([user_id] if user_id is not None else [], kind, text, url, conn, skip, question_id=question_id,
+                             post_id=post_id, comment_id=comment_id, reason=reason) > 0
 
 
 async def notify_many(user_ids: list[int], kind: str, text: str, url: str, conn: Any = None, skip: int | None = None, *,
                       question_id: int | None = None, post_id: int | None = None, comment_id: int | None = None,
                       reason: str = "") -> int:
     """`notify` each member once (the actor skipped), in three statements however many they are
-    (a question's watchers); returns how many were notified."""
+    (a question's watchers); returns how many were notified. Mailed at once: due now, or when the
+    thread's fold window since the member's last mail about it is up."""
     ids = sorted({uid for uid in user_ids if uid is not None and uid != skip})
     if not ids:
         return 0

@@ -249,10 +249,11 @@ async def user_page(request: Request) -> Response:
     except (ValueError, OverflowError):
         raise NotFound("There is no member with that id.") from None
     viewer = await current_user(request)
+    private = privileges.sees_private(viewer, profile)
     return await render(request, "community/user.html", {
         "profile": profile,
-        "sees_private": privileges.sees_private(viewer, profile),  # e.g. mail to the member's address bouncing
-        "watched_tags": await watches.watched_tags(profile) if privileges.sees_private(viewer, profile) else None,
+        "sees_private": private,  # e.g. mail to the member's address bouncing
+        "watched_tags": await watches.watched_tags(profile) if private else None,
         "history": await reputation.history_by_day(profile.id),
         "questions": await questions.user_posts(profile.id, "question"),
         "answers": await questions.user_posts(profile.id, "answer"),

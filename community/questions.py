@@ -119,8 +119,10 @@ async def ensure_generation_row() -> None:
         await ContentGeneration.create(id=1, value=0)
 
 
-async def _set_tags(question: Post, names: list[str], conn: Any) -> None:
+async def _set_tags(question: Post, names: list[str], conn: Any) -> list[int]:
+    """Give the question exactly these tags; returns their ids."""
     old = {t.name: t for t in await question.tags.all().using_db(conn)}
+    ids = [old[name].id for name in names if name in old]
     for name in names:
         if name not in old:
             tag = await Tag.filter(name=name).using_db(conn).first()
@@ -128,11 +130,13 @@ async def _set_tags(question: Post, names: list[str], conn: Any) -> None:
                 tag = await Tag.create(name=name, using_db=conn)
             await question.tags.add(tag, using_db=conn)
             await Tag.filter(id=tag.id).using_db(conn).update(question_count=tag.question_count + 1)
+            ids.append(tag.id)
     for name, tag in old.items():
         if name not in names:
             await question.tags.remove(tag, using_db=conn)
             await Tag.filter(id=tag.id).using_db(conn).update(question_count=max(0, tag.question_count - 1))
     question.tag_names = " ".join(names)
+    return ids
 
 
 @db.retried
@@ -151,10 +155,10 @@ async def ask(user: User | None, title: Any, body: Any, tags: Any, *, address: s
             kind="question", author_id=user.id, title=title, body=body, body_html=html,
             created_at=now, last_activity_at=now, using_db=conn,
         )
-        await _set_tags(question, tag_list, conn)
+        tag_ids = await _set_tags(question, tag_list, conn)
         await question.save(update_fields=["tag_names"], using_db=conn)
         await watches.auto_watch(user.id, question.id, conn)
-        await notifications.notify_tag_watchers(question, await question.tags.all().using_db(conn).values_list("id", flat=True), conn)
+        await notifications.notify_tag_watchers(question, tag_ids, conn)
         await mentions.notify_post(mentioned, author=user, question=question, post=question, conn=conn)
         await outbox.enqueue(question.id, conn)
         await events.emit("question_asked", question=question, conn=conn)

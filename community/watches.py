@@ -29,12 +29,6 @@ async def set_question(user: User, question_id: int, watching: bool, conn: Any =
     return watching
 
 
-async def watching_question(user: User | None, question_id: int) -> bool:
-    if user is None:
-        return False
-    return await QuestionWatch.filter(user_id=user.id, question_id=question_id, active=True).exists()
-
-
 async def question_watchers(question_id: int, conn: Any = None) -> list[int]:
     rows = await QuestionWatch.filter(question_id=question_id, active=True).using_db(conn).values_list("user_id", flat=True)
     return sorted(rows)

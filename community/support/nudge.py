@@ -84,11 +84,6 @@ class NudgeResult:
     recipients: int = 0
 
 
-def _as_datetime(value: Any) -> datetime:
-    """SQLite hands raw rows back as text; PostgreSQL as datetimes."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-
-
 # The sweeper's open questions (no answer but the asker's, open, visible, not exempt, no ticket),
 # and also not locked and never nudged.
 _OPEN = ("p.kind = 'question' AND p.state = 'unanswered' AND p.first_answer_at IS NULL AND p.deleted_at IS NULL "
@@ -108,7 +103,7 @@ async def find_due(pol: policy.Policy, rule: Rules, now: datetime, result: Nudge
     result.candidates += len(rows)
     due: list[Due] = []
     for n, r in enumerate(rows):
-        asked, tags = _as_datetime(r["created_at"]), (r["tag_names"] or "").split()
+        asked, tags = db.as_datetime(r["created_at"]), (r["tag_names"] or "").split()
         sla = pol.first_answer_for(tags)
         deadline = pol.after(asked, sla)
         # Past the deadline the sweeper escalates it in this same sweep: too late for a nudge.
@@ -229,9 +224,9 @@ async def _nudge_batch(batch: list[Due], found: list[dict], rule: Rules, now: da
     return sorted(made), len(sent)
 
 
-async def nudge_due(pol: policy.Policy, now: datetime, result: NudgeResult | None = None) -> NudgeResult:
+async def nudge_due(pol: policy.Policy, now: datetime) -> NudgeResult:
     """Nudge every question due, batch by batch; cheap (one indexed read) when none is."""
-    result = result or NudgeResult()
+    result = NudgeResult()
     rule = rules()
     if rule.most <= 0:
         return result

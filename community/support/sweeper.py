@@ -53,13 +53,6 @@ class SweepResult:
     nudged: list[int] = field(default_factory=list)  # question ids the community was nudged about first
 
 
-def _as_datetime(value: Any) -> datetime:
-    """SQLite hands raw rows back as text; PostgreSQL as datetimes."""
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
-
-
 def _open_conditions() -> tuple[str, list[Any]]:
     sql = ("p.kind = 'question' AND p.state = 'unanswered' AND p.first_answer_at IS NULL "
            "AND p.deleted_at IS NULL AND p.hidden = ? AND p.closed_reason IS NULL" + _EXEMPT +
@@ -81,7 +74,7 @@ async def find_due(pol: policy.Policy, now: datetime, result: SweepResult | None
     result.candidates += len(rows)
     due: list[Due] = []
     for n, r in enumerate(rows):
-        deadline = pol.first_answer_deadline(_as_datetime(r["created_at"]), (r["tag_names"] or "").split())
+        deadline = pol.first_answer_deadline(db.as_datetime(r["created_at"]), (r["tag_names"] or "").split())
         if now >= deadline:
             due.append(Due(r["id"], deadline))
         if n % 2000 == 1999:
