@@ -46,6 +46,8 @@ class Config:
     mail_in_port: int = 0
     base_url: str = "http://127.0.0.1:8000"
     search_backend: str = "whoosh"
+    # Semantic retrieval (search/hybrid.py): 0 leaves search and similar questions lexical only.
+    embeddings: bool = True
     run_indexer: bool = True
     run_sweeper: bool = True
     run_mailer: bool = True  # the mail sender in each server process (with SMTP_URL); 0: `run.py mailer` sends
@@ -108,6 +110,7 @@ class Config:
             mail_in_port=int(get("MAIL_IN_PORT") or 0),
             base_url=get("BASE_URL", f"http://{get('HOST', '127.0.0.1')}:{get('PORT', '8000')}"),
             search_backend=get("SEARCH_BACKEND", "whoosh"),
+            embeddings=_truthy(get("EMBEDDINGS", "1")),
             run_indexer=_truthy(get("RUN_INDEXER", "1")),
             run_sweeper=_truthy(get("RUN_SWEEPER", "1")),
             run_mailer=_truthy(get("RUN_MAILER", "1")),

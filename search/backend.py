@@ -11,6 +11,7 @@ import queue
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+import logging
 from typing import Protocol
 
 from community.config import Config
@@ -18,6 +19,7 @@ from search.documents import ThreadDoc
 from search.results import PER_PAGE, Hit, SearchPage
 
 BACKENDS = ("whoosh", "postgres")
+log = logging.getLogger("search")
 
 
 class SearchBackend(Protocol):
@@ -26,6 +28,8 @@ class SearchBackend(Protocol):
     async def search(self, raw: str, page: int = 1, per_page: int = PER_PAGE) -> SearchPage: ...
 
     async def similar(self, title: str, body: str = "", limit: int = 5) -> list[Hit]: ...
+
+    async def among(self, raw: str, ids: list[int]) -> list[Hit]: ...
 
     async def apply(self, docs: list[ThreadDoc], removed: list[int]) -> None: ...
 
@@ -48,6 +52,9 @@ class WhooshBackend:
 
     async def similar(self, title: str, body: str = "", limit: int = 5) -> list[Hit]:
         return self.index.similar(title, body, limit)
+
+    async def among(self, raw: str, ids: list[int]) -> list[Hit]:
+        return self.index.among(raw, ids)
 
     async def apply(self, docs: list[ThreadDoc], removed: list[int]) -> None:
         await asyncio.to_thread(self.index.apply, docs, removed)
@@ -98,10 +105,26 @@ class WhooshBackend:
         return result["count"]
 
 
-def backend_for(config: Config) -> SearchBackend:
-    """The configured backend (one per process per index directory)."""
+def lexical_for(config: Config) -> SearchBackend:
+    """The configured lexical backend (one per process per index directory)."""
     if config.search_backend == "postgres":
         from search.postgres import PostgresBackend
 
         return PostgresBackend()
     return WhooshBackend(config.index_dir)
+
+
+def backend_for(config: Config) -> SearchBackend:
+    """The configured backend: the lexical one, wrapped for hybrid retrieval unless EMBEDDINGS=0
+    (or the model is not installed: then search stays lexical and says why in the log)."""
+    lexical = lexical_for(config)
+    if not config.embeddings:
+        return lexical
+    from search.embedding import ModelMissing, shared
+    from search.hybrid import HybridBackend
+
+    try:
+        return HybridBackend(lexical, shared())
+    except ModelMissing as exc:
+        log.error("semantic search is off: %s", exc)
+        return lexical

@@ -40,8 +40,17 @@ def register(cli: click.Group, run: Callable[[Callable[[Config], Awaitable[Any]]
             def start(total: int) -> None:
                 bar.reset(total=total)
 
-            count = await Indexer(backend_for(cfg)).reindex(on_start=start, on_batch=bar.update)
+            backend = backend_for(cfg)
+            count = await Indexer(backend).reindex(on_start=start, on_batch=bar.update)
             bar.close()
             click.echo(f"Indexed {count} threads into {cfg.search_backend}.")
+            embedder = getattr(backend, "embedder", None)
+            if embedder is not None:
+                from search import vectors
+
+                vbar = tqdm(unit=" questions", desc="vectors")
+                embedded = await vectors.rebuild(embedder, on_start=lambda n: vbar.reset(total=n), on_batch=vbar.update)
+                vbar.close()
+                click.echo(f"Embedded {embedded} questions (the others' vectors were up to date).")
 
         run(go)

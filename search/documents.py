@@ -42,6 +42,7 @@ class ThreadDoc:
     answer_count: int = 0
     created_at: datetime | None = None
     last_activity_at: datetime | None = None
+    closed_duplicate: bool = False  # closed as a duplicate: searchable, but never a similar question
 
     @property
     def excerpt(self) -> str:
@@ -73,7 +74,7 @@ async def _load_chunk(ids: list[int], conn: Any) -> list[ThreadDoc]:
     marks = ",".join("?" * len(ids))
     questions = await db.fetch(
         f"SELECT p.id, p.title, p.body_html, p.tag_names, p.author_id, u.username, p.state, p.score,"
-        f" p.answer_count, p.created_at, p.last_activity_at FROM post p LEFT JOIN \"user\" u ON u.id = p.author_id"
+        f" p.answer_count, p.created_at, p.last_activity_at, p.closed_reason FROM post p LEFT JOIN \"user\" u ON u.id = p.author_id"
         f" WHERE p.id IN ({marks}) AND p.kind = 'question' AND p.hidden = ? AND p.deleted_at IS NULL",
         [*ids, False], conn)
     if not questions:
@@ -98,7 +99,7 @@ async def _load_chunk(ids: list[int], conn: Any) -> list[ThreadDoc]:
             author=(q["username"] or "").lower(), author_id=q["author_id"],
             answerers=sorted(set(people.get(q["id"], []))), state=q["state"], score=q["score"],
             answer_count=q["answer_count"], created_at=_when(q["created_at"]),
-            last_activity_at=_when(q["last_activity_at"]),
+            last_activity_at=_when(q["last_activity_at"]), closed_duplicate=q["closed_reason"] == "duplicate",
         ))
     return out
 

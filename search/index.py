@@ -618,6 +618,15 @@ class WhooshIndex:
         chosen.sort(key=lambda h: h.state != "solved")  # stable: solved first, relevance order kept within
         return chosen
 
+    def among(self, raw: str, ids: list[int]) -> list[Hit]:
+        """Hits for these questions (in this order) that are in the index; `raw` is not applied yet."""
+        if not ids:
+            return []
+        searcher = self.searcher()
+        results = searcher.search(wq.Or([wq.Term("question_id", str(int(i))) for i in ids]), limit=len(ids))
+        by_id = {int(h["question_id"]): self._hit(h, 0.0, ("body",)) for h in results}
+        return [by_id[int(i)] for i in ids if int(i) in by_id]
+
     # ----- writing (one writer at a time) -----
 
     def apply(self, docs: Iterable[ThreadDoc], removed: Iterable[int], timeout: float = 10.0) -> None:

@@ -37,8 +37,9 @@ class Indexer:
     @contextlib.asynccontextmanager
     async def _turn(self) -> AsyncIterator[tuple[bool, Any]]:
         """(this indexer may drain now, the connection to use)."""
-        if isinstance(self.backend, WhooshBackend):
-            lock = self.backend.index.ix.storage.lock("INDEXER")
+        lexical = getattr(self.backend, "lexical", self.backend)  # a HybridBackend wraps it
+        if isinstance(lexical, WhooshBackend):
+            lock = lexical.index.ix.storage.lock("INDEXER")
             if not lock.acquire(blocking=False):
                 yield False, None
                 return
@@ -88,13 +89,14 @@ class Indexer:
         A missing or outdated Whoosh index (first start, or a new schema) is rebuilt first.
         """
         failures = 0
-        if getattr(getattr(self.backend, "index", None), "needs_rebuild", False):
+        lexical = getattr(self.backend, "lexical", self.backend)
+        if getattr(getattr(lexical, "index", None), "needs_rebuild", False):
             try:
                 if await documents.count_questions():
                     log.warning("search index missing or outdated: rebuilding it from the database")
                     await self.reindex()
                 else:
-                    self.backend.index.needs_rebuild = False
+                    lexical.index.needs_rebuild = False
             except asyncio.CancelledError:
                 raise
             except Exception:

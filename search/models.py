@@ -39,6 +39,26 @@ class SearchDocument(Model):
         table = "search_document"
 
 
+class QuestionVector(Model):
+    """A question's sentence embedding (its title and the start of its body), kept like the index.
+
+    `vector` is DIMENSIONS float32 values, little-endian; NULL means the question left the vector
+    set (hidden, deleted, closed as a duplicate). Every write takes the next `seq` (one writer at a
+    time), so each process's in-memory index follows the table by reading rows with a larger seq.
+    `digest` is a hash of the model and the embedded text: an unchanged text is not embedded again.
+    """
+
+    question_id = fields.IntField(primary_key=True, generated=False)
+    seq = fields.BigIntField(db_index=True)
+    model = fields.CharField(max_length=40)
+    digest = fields.CharField(max_length=40, default="")
+    vector = fields.BinaryField(null=True)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "search_vector"
+
+
 DEFLECTION_KINDS = (
     "search",  # a search was run (result_count says how many threads it found)
     "result_opened",  # a search result was opened (search_id links it to its search)

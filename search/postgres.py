@@ -239,6 +239,10 @@ class PostgresBackend:
                            answer_count=d["answer_count"], tags=d["tags"].split(), relevance=rank[qid]))
         return out
 
+    async def among(self, raw: str, ids: list[int]) -> list[Hit]:
+        """Hits for these questions (in this order) that are indexed; `raw` is not applied yet."""
+        return await self._hits([{"question_id": int(i), "rank": 0.0} for i in ids], None, [])
+
     async def similar(self, title: str, body: str = "", limit: int = 5) -> list[Hit]:
         words = list(dict.fromkeys((title or "").split()))[:16]
         body_words = [w for w in dict.fromkeys((body or "")[:1000].split()) if w not in words][:12]
