@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from community import privileges
+from community.insights.deflection_compare import Comparison, compare_deflection, parse_compare
 from community.insights.periods import parse_period
 from community.insights.summary import Summary, summary
 from community.insights.whatif import WhatIf, parse_business_hours, parse_sla_minutes, sla_whatif
@@ -20,6 +21,7 @@ from community.models import User
 class Dashboard:
     summary: Summary
     whatif: WhatIf
+    compare: Comparison | None = None  # the deflection rate before and after the `compare` date, if given
 
 
 def require_viewer(viewer: User | None) -> User:
@@ -30,6 +32,18 @@ def require_viewer(viewer: User | None) -> User:
 async def summary_for(viewer: User | None, params: Mapping[str, Any]) -> Summary:
     require_viewer(viewer)
     return await summary(parse_period(params.get("from"), params.get("to")))
+
+
+async def summary_json(viewer: User | None, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The API's summary: the figures, and `deflection_compare` when a `compare` date is given."""
+    require_viewer(viewer)
+    period = parse_period(params.get("from"), params.get("to"))
+    day = parse_compare(params.get("compare"), period)
+    data = (await summary(period)).as_json()
+    if day is not None:
+        compared = await compare_deflection(period, day)
+        data["deflection_compare"] = compared.as_json() if compared else None
+    return data
 
 
 async def whatif_for(viewer: User | None, params: Mapping[str, Any]) -> WhatIf:
@@ -44,7 +58,9 @@ async def dashboard(viewer: User | None, params: Mapping[str, Any]) -> Dashboard
     period = parse_period(params.get("from"), params.get("to"))
     sla = parse_sla_minutes(params.get("sla_minutes"))
     hours = parse_business_hours(params.get("business_hours"))
-    return Dashboard(await summary(period), await sla_whatif(period, sla, hours))
+    day = parse_compare(params.get("compare"), period)
+    return Dashboard(await summary(period), await sla_whatif(period, sla, hours),
+                     await compare_deflection(period, day) if day is not None else None)
 
 
 CSV_COLUMNS = ["day", "questions", "answered", "answered_within_hour", "answered_within_hour_pct", "solved"]

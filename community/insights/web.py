@@ -13,10 +13,10 @@ from starlette.routing import Route
 from community import openapi
 from community.errors import Invalid
 from community.insights import charts
-from community.insights.dashboard import csv_text, dashboard, summary_for, whatif_for
+from community.insights.dashboard import csv_text, dashboard, summary_json, whatif_for
 from community.web import current_user, render
 
-FORM_FIELDS = ("from", "to", "sla_minutes", "business_hours")
+FORM_FIELDS = ("from", "to", "sla_minutes", "business_hours", "compare")
 
 
 def duration(minutes: float | None) -> str:
@@ -80,8 +80,7 @@ async def export_csv(request: Request) -> Response:
 
 
 async def api_summary(request: Request) -> Response:
-    s = await summary_for(await current_user(request), request.query_params)
-    return JSONResponse(s.as_json())
+    return JSONResponse(await summary_json(await current_user(request), request.query_params))
 
 
 async def api_whatif(request: Request) -> Response:
@@ -97,7 +96,9 @@ routes = [
 ]
 
 openapi.describe("GET", "/api/v1/insights/summary",
-                 "Crowd-service figures over a date range (staff and admins)", auth=True, query=["from", "to"])
+                 "Crowd-service figures over a date range (staff and admins); with `compare` (a date inside "
+                 "the range), `deflection_compare`: the deflection rate before and after that date",
+                 auth=True, query=["from", "to", "compare"])
 openapi.describe("GET", "/api/v1/insights/sla-whatif",
                  "How many questions a candidate SLA would have escalated, per day, at the busiest hour, "
                  "and the agent hours (staff and admins)", auth=True,
