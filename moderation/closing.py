@@ -75,6 +75,23 @@ async def _load_question(question_id: Any, user: User, conn: Any) -> Post:
     return q
 
 
+async def lock_question(question_id: Any, user: User, conn: Any) -> Post:
+    """The question row, locked for a close in the caller's transaction (404 when `user` cannot see it)."""
+    return await _load_question(question_id, user, conn)
+
+
+async def close_as_duplicate_in(actor: User, q: Post, duplicate_of: Any, why: str, conn: Any) -> int:
+    """Close `q` (locked with `lock_question`) at once as a duplicate of `duplicate_of`, in the caller's
+    transaction: the staff desk's "Resolve as duplicate", whose room decides who may (the agent working
+    the question's ticket, who resolves the ticket first). Waiting votes stop counting; the audit log
+    names the actor and `why`. Returns the original's id."""
+    if q.closed_reason:
+        raise Conflict("This question is already closed.")
+    _, original = await _check_reason(q, "duplicate", duplicate_of, conn)
+    await _close(q, actor, "duplicate", original, why, conn)
+    return original
+
+
 async def _close(q: Post, actor: User | None, reason: str, duplicate_of: int | None, why: str, conn: Any) -> bool:
     changed = await Post.filter(id=q.id, closed_reason=None).using_db(conn).update(
         closed_reason=reason, closed_at=clock.now(), duplicate_of_id=duplicate_of)

@@ -15,6 +15,8 @@ from community.errors import Conflict, Invalid, NotAllowed, NotFound, TooMany
 from community.web import client_address, current_user, read_form, redirect, render, with_retry_after
 from moderation import audit, closing, flags, members, posts, review, revisions
 from moderation.models import CLOSE_REASONS, FLAG_REASONS
+from search import related
+from search.web import search_backend
 
 
 def _thread_url(post: Any) -> str:
@@ -74,19 +76,30 @@ async def flag_page(request: Request) -> Response:
                                                           "reasons": FLAG_REASONS, "titles": flags.REASON_TITLES})
 
 
+async def _likely_originals(request: Request, q: Any) -> list:
+    """What the close form offers as the original: similar threads, solved first, each a radio."""
+    return [] if q.closed_reason else await related.similar_to(search_backend(request.app), q)
+
+
 async def close_page(request: Request) -> Response:
     user = privileges.require_user(await current_user(request))
     q = await questions.get_question(request.path_params["question_id"], user)
     ctx: dict[str, Any] = {"question": q, "values": {}, "errors": {}, "reasons": CLOSE_REASONS, "titles": closing.REASON_TITLES}
     if request.method == "POST":
         ctx["values"] = form = await read_form(request)
+        # An id typed in the field wins over a suggestion chosen above it; giving one means "duplicate".
+        original = (form.get("duplicate_of") or "").strip() or form.get("suggested_original") or ""
+        if original and not form.get("reason"):
+            form["reason"] = "duplicate"
         try:
-            await closing.vote(user, q.id, "close", form.get("reason"), form.get("duplicate_of"))
+            await closing.vote(user, q.id, "close", form.get("reason"), original)
         except (Invalid, Conflict) as err:
             ctx["errors"] = {err.field or "form": err.message}
+            ctx["suggestions"] = await _likely_originals(request, q)
             return await render(request, "moderation/close.html", ctx, err.status)
         return redirect(f"/questions/{q.id}")
     privileges.require(user, "close")
+    ctx["suggestions"] = await _likely_originals(request, q)
     ctx["votes"] = await closing._tally(q, "reopen" if q.closed_reason else "close", None)
     return await render(request, "moderation/close.html", ctx)
 

@@ -454,18 +454,24 @@ async def resolve(user: User | None, ticket_id: Any, resolution: Any) -> Ticket:
     if not isinstance(resolution, str) or resolution not in RESOLUTIONS:
         raise Invalid("resolution", "Choose a resolution: " + ", ".join(RESOLUTIONS) + ".")
     async with db.transaction() as conn:
-        t = await _load(ticket_id, conn)
-        if t.state == "resolved":
-            raise Conflict(f"This ticket is already resolved ({resolution_title(t.resolution)}).")
-        if t.assignee_id is not None and t.assignee_id != user.id and not privileges.is_lead(user):
-            raise NotAllowed(f"{t.assignee.username if t.assignee else 'Another agent'} holds this ticket; "
-                             "ask them to release it, or a lead can resolve it.")
-        # Still held by whom it was checked against: a claim made meanwhile waits for this row, then loses.
-        if not await Ticket.filter(id=t.id, state__in=ACTIVE, assignee_id=t.assignee_id).using_db(conn).update(updated_at=clock.now()):
-            raise Conflict("The ticket changed meanwhile; reload and try again.")
-        await _finish(t, user, resolution, conn)
+        t = await resolve_in(user, ticket_id, resolution, conn)
     await questions.bump_generation()
     return await _load(t.id)
+
+
+async def resolve_in(user: User, ticket_id: Any, resolution: str, conn: Any, detail: str = "") -> Ticket:
+    """`resolve`'s rules and change inside the caller's transaction (an agent checked by the caller)."""
+    t = await _load(ticket_id, conn)
+    if t.state == "resolved":
+        raise Conflict(f"This ticket is already resolved ({resolution_title(t.resolution)}).")
+    if t.assignee_id is not None and t.assignee_id != user.id and not privileges.is_lead(user):
+        raise NotAllowed(f"{t.assignee.username if t.assignee else 'Another agent'} holds this ticket; "
+                         "ask them to release it, or a lead can resolve it.")
+    # Still held by whom it was checked against: a claim made meanwhile waits for this row, then loses.
+    if not await Ticket.filter(id=t.id, state__in=ACTIVE, assignee_id=t.assignee_id).using_db(conn).update(updated_at=clock.now()):
+        raise Conflict("The ticket changed meanwhile; reload and try again.")
+    await _finish(t, user, resolution, conn, "resolved", detail)
+    return t
 
 
 # ---- reacting to the forum ---------------------------------------------------------------------

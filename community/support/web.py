@@ -19,8 +19,9 @@ from community import clock, openapi, privileges, questions
 from community import pages as community_pages
 from community.errors import DomainError, NotFound
 from community.models import Post, User
-from community.support import policy, sweeper, tickets, webhooks
+from community.support import duplicates, policy, sweeper, tickets, webhooks
 from community.web import current_user, read_form, read_json, redirect, render
+from search.web import search_backend
 
 # ---- hooks into the community room -------------------------------------------------------------
 
@@ -102,8 +103,9 @@ async def _ticket_page(request: Request, user: User, error: str = "", values: di
     detail = await tickets.ticket_detail(user, request.path_params["ticket_id"])
     question = await Post.filter(id=detail["question_id"]).first()
     agents = await User.filter(role__in=("staff", "admin")).order_by("username") if user.role == "admin" else []
+    similar = await duplicates.similar_solved(search_backend(request.app), question)
     return await render(request, "support/ticket.html", {
-        "ticket": detail, "question": question, "error": error, "values": values or {}, "agents": agents,
+        "ticket": detail, "question": question, "error": error, "values": values or {}, "agents": agents, "similar": similar,
         "resolutions": tickets.RESOLUTIONS, "titles": tickets.RESOLUTIONS | tickets.SYSTEM_RESOLUTIONS,
     }, status)
 
@@ -132,10 +134,14 @@ async def ticket_action(request: Request) -> Response:
             await tickets.add_note(user, tid, form.get("body"))
         elif action == "resolve":
             await tickets.resolve(user, tid, form.get("resolution"))
+        elif action == "reply-with-link":
+            await duplicates.reply_with_link(user, tid, form.get("question_id"))
+        elif action == "resolve-duplicate":
+            await duplicates.resolve_duplicate(user, tid, form.get("question_id"))
         else:
             return await _ticket_page(request, user, "That is not something a ticket can do.", form, 404)
     except DomainError as err:
-        if err.status in (401, 404):
+        if err.status == 401 or (err.status == 404 and err.field != "question_id"):
             raise
         return await _ticket_page(request, user, err.message, {**form, "action": action}, err.status)
     return redirect(f"/support/tickets/{tid}")
@@ -231,9 +237,28 @@ async def api_action(request: Request) -> Response:
                              "author": {"id": user.id, "username": user.username}}, status_code=201)
     elif action == "resolve":
         await tickets.resolve(user, tid, body.get("resolution"))
+    elif action == "reply-with-link":
+        answer = await duplicates.reply_with_link(user, tid, body.get("question_id"))
+        return JSONResponse({"answer_id": answer.id, "question_id": answer.question_id, "official": True, "body": answer.body,
+                             "ticket": await tickets.ticket_detail(user, tid)}, status_code=201)
+    elif action == "resolve-duplicate":
+        t = await duplicates.resolve_duplicate(user, tid, body.get("question_id"))
+        question = await Post.filter(id=t.question_id).first()
+        return JSONResponse({**await tickets.ticket_detail(user, tid),
+                             "closed": {"reason": question.closed_reason, "duplicate_of": question.duplicate_of_id}})
     else:
-        raise NotFound("A ticket can be claimed, released, reassigned, replied to, noted or resolved.")
+        raise NotFound("A ticket can be claimed, released, reassigned, replied to, noted, resolved, "
+                       "replied to with a link, or resolved as a duplicate.")
     return JSONResponse(await tickets.ticket_detail(user, tid))
+
+
+async def api_similar(request: Request) -> Response:
+    """The ticket's similar solved threads, as its page shows them."""
+    user = await _staff(request)
+    detail = await tickets.ticket_detail(user, request.path_params["ticket_id"])
+    question = await Post.filter(id=detail["question_id"]).first()
+    hits = await duplicates.similar_solved(search_backend(request.app), question)
+    return JSONResponse({"items": [{**h.as_json(), "url": f"/questions/{h.question_id}"} for h in hits]})
 
 
 routes = [
@@ -246,6 +271,7 @@ routes = [
     Route("/api/v1/questions/{question_id}/de-escalate", api_de_escalate, methods=["POST"]),
     Route("/api/v1/support/tickets", api_list),
     Route("/api/v1/support/tickets/{ticket_id}", api_detail),
+    Route("/api/v1/support/tickets/{ticket_id}/similar", api_similar),
     Route("/api/v1/support/tickets/{ticket_id}/{action}", api_action, methods=["POST"]),
 ]
 
@@ -263,3 +289,10 @@ openapi.describe("POST", "/api/v1/support/tickets/{ticket_id}/reply", "Post an O
 openapi.describe("POST", "/api/v1/support/tickets/{ticket_id}/notes", "Add an internal note", {"body": S}, 201, True)
 openapi.describe("POST", "/api/v1/support/tickets/{ticket_id}/resolve", "Resolve: answered_by_staff, answered_by_community, "
                  "duplicate or no_response", {"resolution": S}, 200, True)
+openapi.describe("GET", "/api/v1/support/tickets/{ticket_id}/similar", "The five threads most like the ticket's question "
+                 "that are solved (staff)", auth=True)
+openapi.describe("POST", "/api/v1/support/tickets/{ticket_id}/reply-with-link", "Post an Official support answer linking to "
+                 "another thread (422 bad or own question_id, 404 unknown)", {"question_id": {"type": "integer"}}, 201, True)
+openapi.describe("POST", "/api/v1/support/tickets/{ticket_id}/resolve-duplicate", "Resolve as duplicate: close the question "
+                 "as a duplicate of question_id and resolve the ticket \"duplicate\" (409 if resolved or closed)",
+                 {"question_id": {"type": "integer"}}, 200, True)
