@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from community import db
 from community.wakeup import sleep_until_woken
-from search import documents, outbox
+from search import documents, outbox, vectors
 from search.backend import SearchBackend, WhooshBackend
 
 log = logging.getLogger("search.indexer")
@@ -26,7 +27,19 @@ POLL_SECONDS = 0.25  # rows queued by other processes are found within this (the
 RECHECK_SECONDS = 0.05  # after a nudge found nothing yet (the writer's transaction still open)
 RECHECKS = 5
 BATCH = 500
+FILL_BATCH = 64  # questions per vector batch filled between drains (the outbox waits at most one batch)
+FILL_RETRIES = 5
 ADVISORY_LOCK = 7_340_001  # PostgreSQL advisory lock key held while draining
+
+
+class VectorFill(vectors.Fill):
+    """`vectors.Fill` with what the indexer's log reports."""
+
+    def __init__(self, embedder: Any, total: int) -> None:
+        super().__init__(embedder, FILL_BATCH)
+        self.total = total
+        self.next_report = max(1, total // 10)
+        self.started = time.monotonic()
 
 
 class Indexer:
@@ -86,7 +99,9 @@ class Indexer:
     async def run(self, poll: float = POLL_SECONDS) -> None:
         """The background loop: replays whatever a previous process left, then keeps up.
 
-        A missing or outdated Whoosh index (first start, or a new schema) is rebuilt first.
+        A missing or outdated Whoosh index (first start, or a new schema) is rebuilt first. Missing
+        or outdated question vectors (the first start after an upgrade, a new model) are filled a
+        batch at a time whenever the outbox is drained, so new writes wait at most one batch.
         """
         failures = 0
         lexical = getattr(self.backend, "lexical", self.backend)
@@ -101,6 +116,8 @@ class Indexer:
                 raise
             except Exception:
                 log.exception("search index rebuild failed; run `python run.py reindex`")
+        fill = await self._vector_fill()
+        fill_failures = 0
         recheck = 0
         while True:
             try:
@@ -114,6 +131,24 @@ class Indexer:
                 log.exception("search indexer failed; retrying (the outbox keeps every change)")
             if handled >= self.batch:
                 continue
+            if fill is not None and not failures:
+                # The outbox is drained: embed one batch of the missing vectors, then look again.
+                try:
+                    if not await self._fill_step(fill):
+                        fill = None
+                    fill_failures = 0
+                    continue
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    fill_failures += 1
+                    if fill_failures >= FILL_RETRIES:
+                        log.exception("filling the question vectors failed; run `python run.py reindex --vectors-only`")
+                        fill = None
+                    else:
+                        log.exception("filling the question vectors failed; trying again")
+                        await asyncio.sleep(min(30.0, poll * 2 ** fill_failures))
+                    continue
             if handled:
                 recheck = 0
             if failures:
@@ -127,6 +162,40 @@ class Indexer:
                 recheck = RECHECKS
             else:
                 recheck = 0
+
+    async def _vector_fill(self) -> VectorFill | None:
+        """On a start after an upgrade (questions without a vector of this model, or made from another
+        text), the fill that the loop runs a batch at a time while the outbox is empty."""
+        embedder = getattr(self.backend, "embedder", None)
+        if embedder is None:
+            return None
+        try:
+            why = await vectors.outdated()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not check the question vectors; run `python run.py reindex --vectors-only`")
+            return None
+        if why is None:
+            return None
+        total = await documents.count_questions()
+        log.warning("question vectors out of date (%s): embedding up to %d questions in the background", why, total)
+        return VectorFill(embedder, total)
+
+    async def _fill_step(self, fill: VectorFill) -> bool:
+        """One batch of the fill, when no other indexer holds the turn; False once it is done."""
+        async with self._turn() as (mine, _):
+            if not mine:
+                await asyncio.sleep(POLL_SECONDS)  # another process's indexer is at work; its fill too
+                return True
+            more = await fill.step()
+        if not more:
+            log.warning("question vectors up to date: embedded %d texts in %.0f s", fill.embedded,
+                        time.monotonic() - fill.started)
+        elif fill.seen >= fill.next_report:
+            log.info("question vectors: %d of %d questions gone through, %d embedded", fill.seen, fill.total, fill.embedded)
+            fill.next_report += max(1, fill.total // 10)
+        return more
 
     @staticmethod
     async def _wait_for_nudge(poll: float) -> bool:

@@ -72,6 +72,29 @@ class NeighbourIndex:
         if len(self._rows) >= self.approx_from:
             self._to_graph()
 
+    def put_many(self, changes: list[tuple[int, np.ndarray | None]]) -> None:
+        """Apply changes in order (a question's last one wins); into the graph as one bulk add, which
+        usearch builds on several threads (a process loading a million vectors adds them at once)."""
+        latest = dict(changes)
+        pending = list(latest.items())
+        done = 0
+        while done < len(pending) and self._graph is None:
+            self.put(*pending[done])
+            done += 1
+        rest = pending[done:]
+        if not rest:
+            return
+        assert self._graph is not None
+        leaving = np.array([qid for qid, _ in rest if qid in self._keys], dtype=np.uint64)
+        if len(leaving):
+            self._graph.remove(leaving)
+            self._keys.difference_update(int(k) for k in leaving)
+        coming = [(qid, vector) for qid, vector in rest if vector is not None]
+        if coming:
+            self._graph.add(np.array([qid for qid, _ in coming], dtype=np.uint64),
+                            np.stack([vector for _, vector in coming]).astype(np.float32))
+            self._keys.update(qid for qid, _ in coming)
+
     def _new_row(self) -> int:
         if self._used == len(self._ids):
             size = len(self._ids) * 2
@@ -129,14 +152,16 @@ class NeighbourIndex:
             return
         if self._lock is None:
             self._lock = asyncio.Lock()
+        if not force and self._lock.locked():
+            return  # another task is catching up (the first load, perhaps): answer with what is here
         async with self._lock:
             if not force and time.monotonic() - self._checked < FOLLOW_SECONDS:
                 return  # another request caught up while this one waited
             while True:
                 rows = await vectors.changes(self.seq)
-                for seq, qid, vector in rows:
-                    self.put(qid, vector)
-                    self.seq = seq
+                if rows:
+                    self.put_many([(qid, vector) for _, qid, vector in rows])
+                    self.seq = rows[-1][0]
                 if len(rows) < vectors.FOLLOW_BATCH:
                     break
             self._checked = time.monotonic()

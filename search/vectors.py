@@ -57,6 +57,23 @@ def _marks(n: int) -> str:
 async def write(docs: Iterable[ThreadDoc], removed: Iterable[int], embedder: Embedder, conn: Any = None) -> int:
     """Store the vectors of these documents (embedding only changed texts) and tombstone the removed
     questions and closed duplicates. Returns how many texts were embedded."""
+    todo, drop = await _plan(docs, removed, conn)
+    if not todo and not drop:
+        return 0
+    vectors = await asyncio.to_thread(embedder.embed, [text for _, text, _ in todo]) if todo else None
+    rows: list[tuple[int, str, bytes | None]] = [(qid, d, to_bytes(vectors[i])) for i, (qid, _, d) in enumerate(todo)]  # type: ignore[index]
+    rows += [(qid, "", None) for qid in drop]
+    if conn is not None:
+        await _put(rows, conn)
+    else:
+        async with db.transaction() as own:
+            await _put(rows, own)
+    return len(todo)
+
+
+async def _plan(docs: Iterable[ThreadDoc], removed: Iterable[int],
+                conn: Any = None) -> tuple[list[tuple[int, str, str]], list[int]]:
+    """(question id, text, digest) to embed, and the question ids whose vector must go."""
     wanted: dict[int, str] = {}
     gone: set[int] = {int(i) for i in removed}
     for doc in docs:
@@ -66,8 +83,6 @@ async def write(docs: Iterable[ThreadDoc], removed: Iterable[int], embedder: Emb
             wanted[doc.question_id] = text_of(doc)
     gone -= set(wanted)
     ids = [*wanted, *gone]
-    if not ids:
-        return 0
     existing: dict[int, tuple[str, bool]] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
@@ -76,18 +91,8 @@ async def write(docs: Iterable[ThreadDoc], removed: Iterable[int], embedder: Emb
         existing.update({r["question_id"]: (r["digest"], bool(r["has"])) for r in rows})
     todo = [(qid, text, digest_of(text)) for qid, text in wanted.items()]
     todo = [(qid, text, d) for qid, text, d in todo if existing.get(qid) != (d, True)]
-    drop = [qid for qid in gone if existing.get(qid, ("", False))[1]]
-    if not todo and not drop:
-        return 0
-    vectors = await asyncio.to_thread(embedder.embed, [text for _, text, _ in todo]) if todo else None
-    rows: list[tuple[int, str, bytes | None]] = [(qid, d, to_bytes(vectors[i])) for i, (qid, _, d) in enumerate(todo)]
-    rows += [(qid, "", None) for qid in drop]
-    if conn is not None:
-        await _put(rows, conn)
-    else:
-        async with db.transaction() as own:
-            await _put(rows, own)
-    return len(todo)
+    drop = sorted(qid for qid in gone if existing.get(qid, ("", False))[1])
+    return todo, drop
 
 
 async def _put(rows: list[tuple[int, str, bytes | None]], conn: Any) -> None:
@@ -119,17 +124,117 @@ async def changes(after: int, limit: int = FOLLOW_BATCH) -> list[tuple[int, int,
              from_bytes(r["vector"]) if r["vector"] is not None and r["model"] == MODEL_ID else None) for r in rows]
 
 
+async def forget_digests() -> int:
+    """Make every stored vector count as out of date (`reindex --fresh`): the next rebuild embeds
+    every question again. The vectors and their seq stay, so searches keep working meanwhile."""
+    return await db.execute("UPDATE search_vector SET digest = '' WHERE digest <> ''")
+
+
+async def refresh(ids: list[int], embedder: Embedder) -> tuple[int, int]:
+    """Bring these questions' vectors up to date; returns (texts embedded, visible questions seen).
+
+    The texts are embedded outside any transaction; the rows are written in a short one that reads
+    the questions again first and keeps only what is still current, so a rebuild running beside the
+    indexer never puts back the vector of a title edited meanwhile (the edit's outbox row has the
+    indexer write the new one)."""
+    docs, removed = await documents.load(ids)
+    todo, drop = await _plan(docs, removed)
+    if not todo and not drop:
+        return 0, len(docs)
+    fresh = await asyncio.to_thread(embedder.embed, [text for _, text, _ in todo]) if todo else None
+    async with db.transaction() as conn:
+        if db.dialect() == "postgres":
+            await db.execute("SELECT pg_advisory_xact_lock(?)", [VECTOR_LOCK], conn)
+        now_docs, _ = await documents.load([qid for qid, _, _ in todo] + drop, conn)
+        current = {d.question_id: digest_of(text_of(d)) for d in now_docs if not d.closed_duplicate}
+        rows: list[tuple[int, str, bytes | None]] = [
+            (qid, d, to_bytes(fresh[i])) for i, (qid, _, d) in enumerate(todo) if current.get(qid) == d]  # type: ignore[index]
+        rows += [(qid, "", None) for qid in drop if qid not in current]
+        if rows:
+            await _put(rows, conn)
+    return len(todo), len(docs)
+
+
+async def _drop_orphans() -> int:
+    """Tombstone the vectors of questions that no longer exist at all (removed from the database)."""
+    rows = await db.fetch("SELECT v.question_id FROM search_vector v WHERE v.vector IS NOT NULL AND NOT EXISTS"
+                          " (SELECT 1 FROM post p WHERE p.id = v.question_id AND p.kind = 'question')")
+    if rows:
+        async with db.transaction() as conn:
+            await _put([(int(r["question_id"]), "", None) for r in rows], conn)
+    return len(rows)
+
+
+class Fill:
+    """Every question's vector brought up to date, one committed batch of questions at a time (in id
+    order), so it can stop at any moment: `python run.py reindex`, and the indexer's idle moments on
+    the first start after an upgrade. Run again, it goes on where it stopped, because texts already
+    embedded have a matching digest and are skipped."""
+
+    def __init__(self, embedder: Embedder, batch: int = 256) -> None:
+        self.embedder = embedder
+        self.batch = batch
+        self.after = 0  # the last question id done
+        self.embedded = 0  # texts embedded so far
+        self.seen = 0  # visible questions gone through so far
+        self.last_seen = 0  # visible questions in the last batch
+        self.done = False
+
+    async def step(self) -> bool:
+        """One batch; False once every question has been gone through."""
+        if self.done:
+            return False
+        rows = await db.fetch("SELECT id FROM post WHERE kind = 'question' AND id > ? ORDER BY id LIMIT ?",
+                              [self.after, self.batch])
+        if not rows:
+            await _drop_orphans()
+            self.done = True
+            return False
+        ids = [int(r["id"]) for r in rows]
+        embedded, seen = await refresh(ids, self.embedder)
+        self.after = ids[-1]
+        self.embedded += embedded
+        self.seen += seen
+        self.last_seen = seen
+        return True
+
+
 async def rebuild(embedder: Embedder, on_start: Callable[[int], None] | None = None,
                   on_batch: Callable[[int], None] | None = None, batch: int = 256) -> int:
-    """Bring every question's vector up to date, in batches of `batch` questions, each committed on its
-    own: stopped at any moment, running it again goes on where it stopped (texts already embedded have
-    the same digest and are skipped). Returns how many texts it embedded."""
+    """Bring every question's vector up to date (see `Fill`). Returns how many texts it embedded."""
     if on_start:
         on_start(await documents.count_questions())
-    embedded = 0
-    async for ids in documents.all_question_ids(batch):
-        docs, removed = await documents.load(ids)
-        embedded += await write(docs, removed, embedder)
+    fill = Fill(embedder, batch)
+    while await fill.step():
         if on_batch:
-            on_batch(len(docs))
-    return embedded
+            on_batch(fill.last_seen)
+    return fill.embedded
+
+
+SAMPLE = 20  # recent questions whose stored digest is compared with their text at start-up
+
+
+async def outdated() -> str | None:
+    """Why the vector set needs a rebuild (None: it does not): a visible question has no vector of this
+    model, vectors of another model are stored, or recent questions' vectors were made from another
+    text (BODY_CHARS or `text_of` changed). Questions waiting in the outbox are the indexer's."""
+    if not await db.fetch("SELECT id FROM post WHERE kind = 'question' AND hidden = ? AND deleted_at IS NULL LIMIT 1",
+                          [False]):
+        return None
+    if await db.fetch("SELECT question_id FROM search_vector WHERE model <> ? AND vector IS NOT NULL LIMIT 1", [MODEL_ID]):
+        return "vectors of another model are stored"
+    if await db.fetch(
+            "SELECT p.id FROM post p WHERE p.kind = 'question' AND p.hidden = ? AND p.deleted_at IS NULL"
+            " AND (p.closed_reason IS NULL OR p.closed_reason <> 'duplicate')"
+            " AND NOT EXISTS (SELECT 1 FROM search_vector v WHERE v.question_id = p.id AND v.vector IS NOT NULL)"
+            " AND NOT EXISTS (SELECT 1 FROM search_outbox o WHERE o.question_id = p.id) LIMIT 1", [False]):
+        return "questions have no vector"
+    recent = await db.fetch(
+        "SELECT v.question_id, v.digest FROM search_vector v JOIN post p ON p.id = v.question_id"
+        " WHERE v.vector IS NOT NULL AND NOT EXISTS (SELECT 1 FROM search_outbox o WHERE o.question_id = p.id)"
+        " ORDER BY v.question_id DESC LIMIT ?", [SAMPLE])
+    stored = {int(r["question_id"]): r["digest"] for r in recent}
+    docs, _ = await documents.load(list(stored))
+    if any(stored[d.question_id] != digest_of(text_of(d)) for d in docs if not d.closed_duplicate):
+        return "vectors were made from another text"
+    return None

@@ -1,11 +1,13 @@
 """HTTP routes of the search room: the search page, click-through, the search/similar/deflection API.
 
 Importing this module registers the ask page hook and the OpenAPI operations; `startup` returns the
-indexer loop that the app runs in the background (unless RUN_INDEXER=0).
+indexer loop that the app runs in the background (unless RUN_INDEXER=0) and, with semantic search
+on, the loading of the neighbour index, so the first look-up does not wait for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 from urllib.parse import urlencode
@@ -132,10 +134,24 @@ async def _asked(request: Request, question: Any, form: dict) -> None:
 
 
 async def startup(app: Starlette) -> list:
-    config = app.state.config
-    if not config.run_indexer:
-        return []
-    return [Indexer(search_backend(app)).run()]
+    backend = search_backend(app)
+    tasks = [_warm(backend)] if getattr(backend, "neighbours", None) is not None else []
+    if app.state.config.run_indexer:
+        tasks.append(Indexer(backend).run())
+    return tasks
+
+
+async def _warm(backend: Any) -> None:
+    """Load the neighbour index (and run the model once) in the background at start, so that the
+    first look-up does not pay for it."""
+    try:
+        await asyncio.to_thread(backend.embedder.embed_one, "warm up")
+        await backend.neighbours.follow(force=True)
+        log.info("neighbour index loaded: %d question vectors", len(backend.neighbours))
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("loading the neighbour index failed; the first look-up will load it")
 
 
 if _asked not in pages.ASKED_HOOKS:
