@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
         ops.CreateModel(
             name='QuestionVector',
             fields=[
-                ('question_id', fields.IntField(primary_key=True, unique=True, db_index=True)),
+                ('question_id', fields.IntField(primary_key=True, unique=True, db_index=True, generated=False)),
                 ('seq', fields.BigIntField(db_index=True)),
                 ('model', fields.CharField(max_length=40)),
                 ('digest', fields.CharField(default='', max_length=40)),
