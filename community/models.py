@@ -29,6 +29,12 @@ class User(Model):
     # The mail server refused the address for good (a 5xx): shown to the member and to admins.
     email_bouncing_at = fields.DatetimeField(null=True)
     email_bounce_reason = fields.TextField(default="", db_default="")
+    # The member's own settings (issue 14): where they are, their picture, how times read to them.
+    location = fields.CharField(max_length=100, default="", db_default="")
+    avatar = fields.CharField(max_length=80, default="", db_default="")  # an Upload's file name; "": generated
+    time_zone = fields.CharField(max_length=64, default="", db_default="")  # IANA name; "": the community's
+    # The account was deleted: its posts stay, shown as written by "deleted member"; personal data is gone.
+    deleted_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "user"
@@ -344,3 +350,37 @@ class ContentGeneration(Model):
 
     class Meta:
         table = "content_generation"
+
+
+class Upload(Model):
+    """An image a member uploaded (a screenshot in a post, or an avatar), re-encoded and stored under
+    UPLOAD_DIR with its content hash as its name, so the same picture is stored once."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=80, unique=True)  # "<sha256>.<ext>"
+    user = fields.ForeignKeyField("community.User", related_name="uploads", null=True, on_delete=fields.SET_NULL)
+    purpose = fields.CharField(max_length=10, default="post")  # post|avatar
+    content_type = fields.CharField(max_length=20)
+    width = fields.IntField()
+    height = fields.IntField()
+    size = fields.IntField()  # bytes as stored
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "upload"
+
+
+class BadgeAward(Model):
+    """A badge a member earned (community/badges.py holds the rules). `ref` tells apart the awards of
+    a badge that can be earned more than once (the post it was for); a unique constraint records
+    each award once whichever service or command awards it."""
+
+    id = fields.IntField(primary_key=True)
+    user = fields.ForeignKeyField("community.User", related_name="badges", on_delete=fields.CASCADE)
+    badge = fields.CharField(max_length=40)
+    ref = fields.CharField(max_length=40, default="")
+    awarded_at = fields.DatetimeField()
+
+    class Meta:
+        table = "badge_award"
+        unique_together = (("user", "badge", "ref"),)
