@@ -160,6 +160,21 @@ def recompute_reputation() -> None:
     _run(go)
 
 
+@cli.command("recompute-badges")
+def recompute_badges() -> None:
+    """Award every badge the rules give over the whole history that is not yet recorded (safe to run again)."""
+    from community import badges
+
+    async def go(cfg: Config) -> None:
+        counts = await badges.recompute()
+        for rule in badges.RULES:
+            earned, new = counts[rule.name]
+            click.echo(f"{rule.title:<16} {rule.level:<7} {earned:>7} earned, {new:>6} newly recorded")
+        click.echo(f"{sum(n for _, n in counts.values())} badges newly recorded.")
+
+    _run(go)
+
+
 def _need_smtp(cfg: Config) -> None:
     if not cfg.smtp_url:
         raise click.ClickException("Set SMTP_URL (e.g. smtp://user:pass@mail.example.com:587) to send mail.")

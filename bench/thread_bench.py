@@ -142,19 +142,27 @@ def _login_cookie(base: str, username: str) -> str:
         return client.cookies["session"]
 
 
-def _check_pages(base: str, qid: int, cookie: str) -> None:
+def _thread_path(base: str, qid: int) -> str:
+    """The thread's canonical address (/questions/{id}/{slug}): the bare id answers with a redirect."""
+    import httpx
+
+    r = httpx.get(f"{base}/questions/{qid}")
+    return r.headers["location"] if r.status_code == 301 else f"/questions/{qid}"
+
+
+def _check_pages(base: str, path: str, cookie: str) -> None:
     """The three routes answer 200 and the member's page really is a member's page."""
     import httpx
 
     with httpx.Client(base_url=base) as client:
         assert client.get("/bare").status_code == 200
-        anon = client.get(f"/questions/{qid}")
+        anon = client.get(path)
         assert anon.status_code == 200 and "Log in</a> or" in anon.text, anon.text[:500]
         assert len(re.findall(r'<article class="answer[ "]', anon.text)) == ANSWERS, "the thread should show 30 answers"
-        again = client.get(f"/questions/{qid}")
+        again = client.get(path)
         if again.headers.get("x-cache") != "hit":
             print("warning: the anonymous thread page is not served from the page cache", file=sys.stderr)
-        member = client.get(f"/questions/{qid}", headers={"cookie": f"session={cookie}"})
+        member = client.get(path, headers={"cookie": f"session={cookie}"})
         assert member.status_code == 200 and "Accept this answer" in member.text, member.text[:500]
         assert member.headers.get("x-cache") is None, "a member's page must never come from the cache"
 
@@ -252,11 +260,12 @@ def main() -> None:
         )
         _wait_up(base, server)
         cookie = _login_cookie(base, username)
-        _check_pages(base, qid, cookie)
+        path = _thread_path(base, qid)
+        _check_pages(base, path, cookie)
         routes = [
             ("bare", f"{base}/bare", None),
-            ("thread, anonymous", f"{base}/questions/{qid}", None),
-            ("thread, member", f"{base}/questions/{qid}", cookie),
+            ("thread, anonymous", f"{base}{path}", None),
+            ("thread, member", f"{base}{path}", cookie),
         ]
         for _, url, ck in routes:  # warm up: imports, template compilation, SQLite page cache
             _wrk(url, "warm-up", args.threads, args.connections, 2, ck, server.pid)

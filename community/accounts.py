@@ -35,6 +35,8 @@ def hash_password(password: str) -> str:
 def _check_new(username: str, email: str, password: str) -> None:
     if not USERNAME_RE.match(username or ""):
         raise Invalid("username", "Choose a username of 3 to 30 letters, digits, dots, dashes or underscores.")
+    if username.lower().startswith("deleted-"):  # what deleted accounts are renamed to (community/account_deletion.py)
+        raise Invalid("username", "Names starting with “deleted-” are kept for deleted accounts; choose another.")
     if len(email or "") > 254 or not EMAIL_RE.match(email or ""):
         raise Invalid("email", "Enter an email address like name@example.com.")
     _check_password(password)
@@ -119,7 +121,7 @@ async def authenticate(username: Any, password: Any, ip: str = "") -> User:
     if not _verify(user.password_hash if user else None, password):
         now = clock.now()
         await LoginFailure.bulk_create([LoginFailure(key=key, at=now) for key in keys])
-        if user is not None and not user.password_hash:
+        if user is not None and not user.password_hash and user.deleted_at is None:
             raise Invalid("password", "This account has no password yet: use 'Forgot your password?' to set one.")
         raise Invalid("password", "That username and password do not match. Check them and try again.")
     if pair:
@@ -335,7 +337,7 @@ async def request_reset(identifier: Any, secret: str, base_url: str, mail_on: bo
         raise Invalid("identifier", "Enter your username or email address.")
     ident = identifier.strip()
     user = await User.filter(username__iexact=ident).first() or await User.filter(email__iexact=ident).first()
-    if user is None or not mail_on:
+    if user is None or user.deleted_at is not None or not mail_on:
         return
     link = reset_link(user, secret, base_url)
     await mail.queue(user.email, "Reset your password",

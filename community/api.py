@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from community import (acceptance, accounts, email_address, notification_settings, notifications, preferences, privileges,
-                       questions, reputation, serialise, voting, watches)
-from community.errors import Invalid, NotFound
-from community.web import client_address, current_user, read_json
+                       questions, reputation, serialise, uploads, voting, watches)
+from community.errors import Invalid, NotFound, TooLarge
+from community.inputs import REFUSED
+from community.web import check_api_csrf, client_address, current_user, read_json
 
 
 def _int(value: Any, name: str) -> int:
@@ -228,6 +231,53 @@ async def privilege_list(request: Request) -> Response:
     return JSONResponse({"items": privileges.progress(await current_user(request))})
 
 
+async def preview(request: Request) -> Response:
+    """The composer's live preview: the body rendered as it would be stored."""
+    body = await read_json(request)
+    return JSONResponse({"html": await questions.preview(await current_user(request), body.get("body"))})
+
+
+async def _read_image(request: Request) -> tuple[bytes, str]:
+    """The uploaded file's bytes (at most one past the limit, so the service can say how large it was)
+    and an alt text: the form's "alt", else the file's name."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        raise Invalid("file", 'Send the image as multipart/form-data, in the field "file".')
+    try:
+        async with request.form(max_files=1, max_fields=4, max_part_size=4096) as form:
+            file = form.get("file")
+            if not isinstance(file, UploadFile):
+                raise Invalid("file", 'Choose an image to upload (the field "file").')
+            data = await file.read(uploads.MAX_BYTES + 1)
+            alt = form.get("alt")
+            alt = alt if isinstance(alt, str) else Path(file.filename or "").stem
+    except (Invalid, TooLarge):
+        raise
+    except Exception:  # a malformed multipart body
+        raise Invalid("file", 'The upload could not be read: send one image in the field "file".') from None
+    return data, REFUSED.sub("", alt)
+
+
+async def upload(request: Request) -> Response:
+    """A picture from the composer, re-encoded and stored once; answers the Markdown that shows it."""
+    check_api_csrf(request)
+    user = uploads.check_may_upload(await current_user(request))  # before reading up to 10 MB
+    data, alt = await _read_image(request)
+    row = await uploads.store(user, data, request.app.state.config.upload_dir, address=client_address(request))
+    return JSONResponse({"name": row.name, "url": f"/uploads/{row.name}", "content_type": row.content_type,
+                         "width": row.width, "height": row.height, "size": row.size,
+                         "markdown": uploads.markdown_for(row, alt)}, status_code=201)
+
+
+async def serve_upload(request: Request) -> Response:
+    """A stored picture: its name is its content's hash, so it never changes and may be cached for a year."""
+    row = await uploads.find(request.path_params["name"])
+    path = request.app.state.config.upload_dir / row.name
+    if not path.is_file():
+        raise NotFound("There is no image with that name.")
+    return FileResponse(path, media_type=row.content_type, headers={
+        "cache-control": "public, max-age=31536000, immutable", "x-content-type-options": "nosniff"})
+
+
 routes = [
     Route("/api/v1/users", create_user, methods=["POST"]),
     Route("/api/v1/tokens", create_token, methods=["POST"]),
@@ -255,4 +305,7 @@ routes = [
     Route("/api/v1/me/notification-settings", put_notification_settings, methods=["PUT"]),
     Route("/api/v1/questions/{question_id}/watch", watch_question, methods=["PUT", "DELETE"]),
     Route("/api/v1/tags/{name}/watch", watch_tag, methods=["PUT", "DELETE"]),
+    Route("/api/v1/preview", preview, methods=["POST"]),
+    Route("/api/v1/uploads", upload, methods=["POST"]),
+    Route("/uploads/{name}", serve_upload),
 ]

@@ -35,6 +35,7 @@ ROOMS = [
     "community.digest",  # not a room: the daily and weekly digests' schedule (when SMTP_URL is set)
     "community.mail_pages",  # not a room: the pages mails link to (confirm an address, unsubscribe)
     "community.mail_in",  # not a room: the reply-by-email listener (when MAIL_IN_PORT is set)
+    "community.badge_pages",  # not a room: badges and ranks beside names in threads, and their API
 ]
 
 

@@ -32,6 +32,8 @@ class Config:
     var_dir: Path = field(default_factory=lambda: ROOT / "var")
     database_url: str = ""
     index_dir: Path | None = None
+    # Images members upload (community/uploads.py), named by their content hash; default VAR_DIR/uploads.
+    upload_dir: Path | None = None
     secret_key: str = ""
     demo_data: bool = True
     host: str = "127.0.0.1"
@@ -68,6 +70,7 @@ class Config:
         if self.index_dir is None:
             self.index_dir = self.var_dir / "index"
         self.index_dir = Path(self.index_dir)
+        self.upload_dir = Path(self.upload_dir) if self.upload_dir is not None else self.var_dir / "uploads"
 
     @property
     def is_postgres(self) -> bool:
@@ -98,6 +101,7 @@ class Config:
             var_dir=var_dir,
             database_url=get("DATABASE_URL", ""),
             index_dir=Path(get("INDEX_DIR")) if get("INDEX_DIR") else None,
+            upload_dir=Path(get("UPLOAD_DIR")) if get("UPLOAD_DIR") else None,
             secret_key=get("SECRET_KEY", ""),
             demo_data=_truthy(get("DEMO_DATA", "1")),
             host=get("HOST", "127.0.0.1"),

@@ -16,7 +16,8 @@ _subscribers: dict[str, list[Subscriber]] = defaultdict(list)
 # Event names and their keyword arguments (all also receive conn=):
 #   question_asked(question)            answer_posted(question, answer)
 #   answer_accepted(question, answer, by)   answer_unaccepted(question, answer)
-#   post_edited(post, editor)           comment_posted(post, comment)
+#   post_edited(post, editor, before)   comment_posted(post, comment)
+#   vote_cast(post, voter, value, before)   (value and before: 1, -1 or 0; cast, changed or taken back)
 
 
 def subscribe(name: str, fn: Subscriber) -> None:

@@ -95,3 +95,9 @@ describe("DELETE", "/api/v1/questions/{question_id}/watch", "Stop watching a que
          None, 200, True)
 describe("PUT", "/api/v1/tags/{name}/watch", "Watch a tag: new questions in it reach you", None, 200, True)
 describe("DELETE", "/api/v1/tags/{name}/watch", "Stop watching a tag", None, 200, True)
+describe("POST", "/api/v1/preview", "Render a draft's Markdown exactly as a post stores it: {html}", {"body": S}, 200, True)
+describe("POST", "/api/v1/uploads", "Upload an image for a post (multipart, field \"file\"; JPEG, PNG or WebP, at most 10 MB and "
+         "4,000 px a side): re-encoded without metadata; answers its url, size and the Markdown that shows it", None, 201, True)
+PATHS["/api/v1/uploads"]["post"]["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary"}, "alt": S}}}}}

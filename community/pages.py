@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from community import acceptance, accounts, email_address, notifications, privileges, questions, reputation, voting, watches
+from community import (acceptance, accounts, badges, email_address, notifications, privileges, questions, ranks, reputation, seo,
+                       slugs, voting, watches)
 from community.errors import DomainError, Invalid, NotAllowed, NotFound, TooMany
 from community.models import Post, User
 from community.web import (client_address, context, csrf_token, current_user, log_in, log_out, page_cache, read_form,
@@ -61,19 +62,30 @@ async def _tag_index(request: Request) -> Response:
     return await render(request, "community/tags.html", {"tags": await questions.tags()})
 
 
-async def thread_page(request: Request, form_errors: dict | None = None, form_values: dict | None = None, status: int = 200) -> Response:
+async def thread_view(request: Request) -> Response:
+    """The thread at its canonical address, /questions/{id}/{slug}; the bare id and an outdated slug
+    move there (301)."""
+    seo.refuse_action(request)
+    return await thread_page(request, canonical=True)
+
+
+async def thread_page(request: Request, form_errors: dict | None = None, form_values: dict | None = None, status: int = 200,
+                      canonical: bool = False) -> Response:
     qid = request.path_params["question_id"]
 
     async def make() -> Response:
         viewer = await current_user(request)
         # The posts and comments are the same for every reader: read them once per content generation.
         content = await page_cache.shared(request, ("thread", str(qid)), lambda: questions.thread_content(qid))
+        if canonical and (elsewhere := seo.moved(request, content.question, viewer)) is not None:
+            return elsewhere
         t = await questions.thread(qid, viewer, content)
         extra: dict[str, Any] = {}
         for hook in THREAD_EXTRAS:
             _merge_extras(extra, await hook(t.question, viewer))
         errors, values = form_errors or {}, form_values or {}
         posts = _posts_html(t, viewer, extra.get("post_links"), errors, values)
+        posts["seo"] = seo.thread_head(t.question, content.answers, request.app.state.config.base_url)
         if viewer is not None:
             extra["csrf_token"] = CSRF_MARK
         ctx = await context(request, {
@@ -109,7 +121,7 @@ CSRF_MARK = secrets.token_hex(16)
 # The page is rendered with marks where the posts go (POST_MARK, a name, POST_MARK) and the posts'
 # kept bytes are put in after; random for the same reason.
 POST_MARK = secrets.token_hex(16)
-_POST_PLACES = {f"{name}_html": Markup(f"{POST_MARK}{name}{POST_MARK}") for name in ("head", "question", "answers")}
+_POST_PLACES = {f"{name}_html": Markup(f"{POST_MARK}{name}{POST_MARK}") for name in ("head", "question", "answers", "seo")}
 _KEPT_VIEWS = 8  # fragments kept per post row: one per kind of viewer (vote, author, asker, privileges)
 
 
@@ -171,13 +183,16 @@ async def ask_page(request: Request) -> Response:
     if request.method == "GET":
         return await render(request, "community/ask.html", {"values": {}, "errors": {}})
     form = await read_form(request)
+    errors = questions.question_errors(form.get("title"), form.get("body"), form.get("tags"))
+    if errors:  # every field's message at once, not one per submit
+        return await render(request, "community/ask.html", {"values": form, "errors": errors}, 422)
     try:
         q = await questions.ask(user, form.get("title"), form.get("body"), form.get("tags"), address=client_address(request))
     except (Invalid, NotAllowed, TooMany) as err:
         return with_retry_after(await render(request, "community/ask.html", {"values": form, "errors": {err.field or "form": err.message}}, err.status), err)
     for hook in ASKED_HOOKS:
         await hook(request, q, form)
-    return redirect(f"/questions/{q.id}")
+    return redirect(slugs.question_path(q))
 
 
 ASKED_HOOKS: list = []
@@ -248,6 +263,8 @@ async def user_page(request: Request) -> Response:
         profile = await accounts.get_user(int(request.path_params["user_id"]))
     except (ValueError, OverflowError):
         raise NotFound("There is no member with that id.") from None
+    if profile.deleted_at is not None:
+        raise NotFound("This member deleted their account; their posts stay, shown as written by a deleted member.")
     viewer = await current_user(request)
     private = privileges.sees_private(viewer, profile)
     return await render(request, "community/user.html", {
@@ -257,6 +274,8 @@ async def user_page(request: Request) -> Response:
         "history": await reputation.history_by_day(profile.id),
         "questions": await questions.user_posts(profile.id, "question"),
         "answers": await questions.user_posts(profile.id, "answer"),
+        "badges": badges.grouped(await badges.of_member(profile.id)), "rank": ranks.rank_for(profile.reputation),
+        "all_badges": badges.RULES,
     })
 
 
@@ -340,9 +359,10 @@ routes = [
     Route("/", home),
     Route("/questions", home),
     Route("/questions/ask", ask_page, methods=["GET", "POST"]),
-    Route("/questions/{question_id}", thread_page),
+    Route("/questions/{question_id}", thread_view),
     Route("/questions/{question_id}/answers", post_answer, methods=["POST"]),
     Route("/questions/{question_id}/accept", post_accept, methods=["POST"]),
+    Route("/questions/{question_id}/{slug}", thread_view),  # after every action: seo.refuse_action keeps theirs
     Route("/posts/{post_id}/vote", post_vote, methods=["POST"]),
     Route("/posts/{post_id}/comments", post_comment, methods=["POST"]),
     Route("/posts/{post_id}/edit", edit_page, methods=["GET", "POST"]),
@@ -356,4 +376,5 @@ routes = [
     Route("/forgot", forgot_page, methods=["GET", "POST"]),
     Route("/reset/{token}", reset_page, methods=["GET", "POST"]),
     Route("/inbox", inbox_page),
+    *seo.routes,
 ]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from community import clock, db, events, mentions, notifications, privileges, ratelimit, settings, watches
+from community import clock, db, events, mentions, notifications, privileges, ratelimit, settings, uploads, watches
 from community.errors import Invalid, NotAllowed, NotFound
 from community.models import Comment, ContentGeneration, Post, Tag, User
 from community.notifications import notify
@@ -82,6 +82,33 @@ def _check_links(user: User, html: str, name: str) -> None:
                                 f"{settings.get('limit.new_member_rep')} reputation to post more.")
 
 
+async def render(text: str, user: User | None = None, conn: Any = None) -> tuple[str, list[User]]:
+    """A post's text as it is stored (and previewed): Markdown, sanitised, uploaded images sized, @names
+    linked. With `user`, the new-member link limit is checked first: a mention is not a link of theirs."""
+    html = await uploads.sized(markdown(text), conn)
+    if user is not None:
+        _check_links(user, html, "body")
+    return await mentions.link(html, conn)
+
+
+async def preview(user: User | None, body: Any) -> str:
+    """The composer's live preview: the very HTML `render` would store; no length minimum while typing."""
+    privileges.require_active(user)
+    html, _ = await render(check_body(body, 0))
+    return html
+
+
+def question_errors(title: Any, body: Any, tags: Any) -> dict[str, str]:
+    """Every field's message at once (the ask page shows them together); {} when each field passes."""
+    errors: dict[str, str] = {}
+    for name, check, value in (("title", check_title, title), ("body", check_body, body), ("tags", parse_tags, tags)):
+        try:
+            check(value)
+        except Invalid as err:
+            errors[err.field or name] = err.message
+    return errors
+
+
 async def _check_daily_limit(user: User, kind: str) -> None:
     if user.reputation >= settings.get("limit.new_member_rep") or user.is_moderator or user.is_staff:
         return
@@ -144,9 +171,7 @@ async def ask(user: User | None, title: Any, body: Any, tags: Any, *, address: s
     """Post a question. `address`: the client's, when asked through a request (the write rate limits apply)."""
     user = privileges.require_active(user)
     title, body, tag_list = check_title(title), check_body(body), parse_tags(tags)
-    html = markdown(body)
-    _check_links(user, html, "body")
-    html, mentioned = await mentions.link(html)  # after the link count: a mention is not a link of the author's
+    html, mentioned = await render(body, user)
     await _check_daily_limit(user, "question")
     now = clock.now()
     async with db.transaction() as conn:
@@ -239,9 +264,7 @@ async def answer(user: User | None, question_id: Any, body: Any, official: bool 
     """Answer a question. `address`: the client's, when answered through a request (rate limited)."""
     user = privileges.require_active(user)
     body = check_body(body, ANSWER_MIN)
-    html = markdown(body)
-    _check_links(user, html, "body")
-    html, mentioned = await mentions.link(html)
+    html, mentioned = await render(body, user)
     now = clock.now()
     async with db.transaction() as conn:
         # The question first (the lock order: lock_post), and read under the lock: a close, or another
@@ -292,7 +315,7 @@ async def comment(user: User | None, post_id: Any, body: Any, *, address: str | 
         if not own:
             privileges.require(user, "comment")
         await ratelimit.spend("comment", user, address, conn)
-        html, mentioned = await mentions.link(markdown(text), conn)
+        html, mentioned = await render(text, conn=conn)
         c = await Comment.create(post_id=post.id, author_id=user.id, body=text, body_html=html,
                                  created_at=clock.now(), using_db=conn)
         await notify(post.author_id, "comment", f"{user.username} commented on your post in: {question.title}",
@@ -322,9 +345,7 @@ async def edit(user: User | None, post_id: Any, title: Any = None, body: Any = N
         if body is not None:
             post.body = check_body(body, BODY_MIN if post.is_question else ANSWER_MIN)
             mentioned_before = await mentions.mentioned_in(post.body_html, conn)
-            post.body_html = markdown(post.body)
-            _check_links(user, post.body_html, "body")
-            post.body_html, mentioned = await mentions.link(post.body_html, conn)
+            post.body_html, mentioned = await render(post.body, user, conn)
             fields_ += ["body", "body_html"]
         if post.is_question and title is not None:
             post.title = check_title(title)

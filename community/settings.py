@@ -83,6 +83,9 @@ declare("rep.answer_accepted", 15, "Reputation for the author of an accepted ans
 declare("rep.asker_accepts", 2, "Reputation for the asker who accepts an answer", "reputation")
 declare("rep.daily_vote_cap", 200, "Most reputation gained from votes in one UTC day", "reputation")
 declare("rep.spam_penalty", -100, "Reputation lost when a post is confirmed spam", "reputation")
+# Named ranks (community.ranks): [the reputation a rank starts at, its name], lowest first.
+declare("rep.ranks", [[1, "Newcomer"], [50, "Member"], [200, "Regular"], [1000, "Trusted"], [5000, "Expert"], [20000, "Legend"]],
+        "Named ranks: the reputation each starts at and its name, lowest first", "reputation")
 
 # Privileges (Stack Exchange's defaults).
 declare("priv.upvote", 15, "Vote up", "privileges")

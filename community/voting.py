@@ -7,7 +7,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from community import clock, db, privileges, ratelimit, reputation, settings
+from community import clock, db, events, privileges, ratelimit, reputation, settings
 from community.errors import Conflict, Invalid, NotAllowed
 from community.models import Post, User, Vote
 from community.questions import bump_generation, get_post, lock_post
@@ -85,6 +85,7 @@ async def _vote_once(user: User, post_id: Any, value: int, address: str | None) 
             for uid in set(involved):
                 await reputation.refresh_total(uid, conn)
             await outbox.enqueue(question.id, conn)
+            await events.emit("vote_cast", post=post, voter=user, value=value, before=old, conn=conn)
         score = (await Post.filter(id=post.id).using_db(conn).only("score").first()).score
     await bump_generation()
     return score

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
 import secrets
 import sqlite3
 import time
@@ -21,16 +22,27 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from community import accounts, clock, db, inputs, settings
+from community import accounts, clock, db, inputs, settings, slugs
 from community.config import ROOT
 from community.errors import BadRequest, Busy, DomainError, NotAllowed, NotFound, TooLarge
 from community.models import User
 
 log = logging.getLogger("community")
 MAX_BODY = 64 * 1024
+# Requests that may be larger than MAX_BODY, by path: (pattern, limit, refusal, field). A post's
+# 30,000 characters can take 12 bytes each once form-encoded (an emoji), so the composer's forms
+# take 512 KB and a longer body still comes back in its page with the limit stated; an image
+# upload takes its 10 MB (community/uploads.py) and the multipart wrapping.
+LARGER_BODIES: list[tuple[re.Pattern[str], int, str, str | None]] = [
+    (re.compile(r"^/(?:questions/ask|questions/\d+/answers|posts/\d+/edit)$"),
+     512 * 1024, "The text is larger than 512 KB; a post may hold 30,000 characters.", "body"),
+    (re.compile(r"^/api/v1/uploads$"), 10 * 1024 * 1024 + 64 * 1024,
+     "Images may be at most 10 MB; this one is larger. Try a smaller screenshot.", "file"),
+]
 templates = Jinja2Templates(directory=str(ROOT / "templates"))
 templates.env.globals["now"] = clock.now
 templates.env.globals["setting"] = settings.get
+templates.env.globals["question_url"] = slugs.question_path  # a thread's canonical path: question_url(q) or (id, title)
 
 
 def _author_filter(row: Any) -> User | None:
@@ -290,42 +302,48 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 
 
 class BodyLimit:
-    """Refuse request bodies over 64 KB with 413 before any handler reads them."""
+    """Refuse request bodies over 64 KB (or a LARGER_BODIES path's limit) with 413 before any handler reads them."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
         self.app, self.limit = app, limit
+
+    def _limit(self, path: str) -> tuple[int, str, str | None]:
+        for pattern, limit, message, field in LARGER_BODIES:
+            if pattern.match(path):
+                return limit, message, field
+        return self.limit, "The request is larger than 64 KB; please shorten the text.", None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, message, field = self._limit(scope["path"])
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None:
             try:
-                too_big = int(length) > self.limit
+                too_big = int(length) > limit
             except ValueError:
                 too_big = False
             if too_big:
-                await self._refuse(scope, receive, send)
+                await self._refuse(scope, receive, send, message, field)
                 return
         seen = 0
 
         async def limited() -> Message:
             nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise TooLarge("The request is larger than 64 KB; shorten the text.")
-            return message
+            message_ = await receive()
+            if message_["type"] == "http.request":
+                seen += len(message_.get("body", b""))
+                if seen > limit:
+                    raise TooLarge(message, field)
+            return message_
 
         await self.app(scope, limited, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = "The request is larger than 64 KB; please shorten the text."
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, message: str, field: str | None) -> None:
         if scope["path"].startswith("/api/"):
-            response: Response = error_json(413, "too_large", message)
+            response: Response = error_json(413, "too_large", message, field)
         else:
             response = HTMLResponse(f"<!doctype html><title>Too large</title><h1>Too large</h1><p>{message}</p>", 413)
         await response(scope, receive, send)

@@ -29,7 +29,8 @@ def _id(value: Any) -> int | None:
     if isinstance(value, bool):
         raise Invalid("duplicate_of", "Give the id (or link) of the original question.")
     if isinstance(value, str):
-        value = value.strip().rstrip("/").rsplit("/questions/", 1)[-1].split("#")[0].split("?")[0]
+        # "12", or a link: /questions/12, /questions/12/its-slug, with ?query or #fragment
+        value = value.strip().rstrip("/").rsplit("/questions/", 1)[-1].split("#")[0].split("?")[0].split("/")[0]
     try:
         n = int(value)
     except (TypeError, ValueError):

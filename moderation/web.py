@@ -8,7 +8,7 @@ from typing import Any
 from markupsafe import Markup
 
 from community import pages as community_pages
-from community import privileges
+from community import privileges, slugs
 from community.models import Post, User
 from moderation import api, closing, pages
 from moderation import review as _review  # noqa: F401  (subscribes the first-post queue to new posts)
@@ -71,8 +71,8 @@ async def thread_extras(question: Post, viewer: User | None) -> dict[str, Any]:
             title = titles.get(question.duplicate_of_id, f"question {question.duplicate_of_id}")
             banners.append(str(Markup(
                 '<div class="notice closed-notice" role="status"><strong>Closed as a duplicate{}.</strong> '
-                'This question already has an answer here: <a href="/questions/{}">{}</a></div>'
-            ).format(when, question.duplicate_of_id, title)))
+                'This question already has an answer here: <a href="{}">{}</a></div>'
+            ).format(when, slugs.question_path(question.duplicate_of_id, title), title)))
         else:
             banners.append(str(Markup('<div class="notice closed-notice" role="status"><strong>Closed as {}{}.</strong> '
                                       'It takes no new answers; it can be edited and reopened.</div>')

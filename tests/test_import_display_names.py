@@ -80,7 +80,7 @@ async def test_display_names_become_valid_distinct_usernames_and_stay_for_displa
 
     # Beside posts and comments, and on the member's page, the display name shows; the username too.
     question_id = (await db.fetch("SELECT id FROM post WHERE external_id = ?", ["se:names:20"]))[0]["id"]
-    page = (await client.get(f"/questions/{question_id}")).text
+    page = (await client.get(f"/questions/{question_id}", follow_redirects=True)).text
     assert f'<a href="/users/{got["2"]["id"]}" title="@Admin-2">\u13aadmin</a>' in page
     assert f'<a href="/users/{got["3"]["id"]}" title="@Jose_Maria">José María</a>' in page
     assert f'<a href="/users/{got["1"]["id"]}" title="@Bob">Bob</a>' in page

@@ -30,7 +30,7 @@ async def test_ask_answer_accept_journey(live_server, browser, phone_page):
     await asker.get_by_label("Details").fill("I switched roaming on but the phone shows no service in Madrid.")
     await asker.get_by_label("Tags").fill("roaming spain")
     await asker.get_by_role("button", name="Post your question").click()
-    await asker.wait_for_url(re.compile(r".*/questions/\d+$"))
+    await asker.wait_for_url(re.compile(r".*/questions/\d+/[a-z0-9-]+$"))
     question_url = asker.url
     await assert_fits_width(asker)
 
@@ -39,7 +39,7 @@ async def test_ask_answer_accept_journey(live_server, browser, phone_page):
     await helper.goto(question_url)
     await helper.get_by_role("textbox", name="Answer").fill("Select the network manually: Settings > Mobile network > Network operators.")
     await helper.get_by_role("button", name="Post your answer").click()
-    await helper.wait_for_url(re.compile(r".*/questions/\d+#answer-\d+$"))
+    await helper.wait_for_url(re.compile(r".*/questions/\d+/[a-z0-9-]+#answer-\d+$"))
 
     await asker.goto(question_url)
     await asker.get_by_role("button", name="Accept this answer").click()

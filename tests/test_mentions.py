@@ -68,7 +68,7 @@ async def test_a_question_links_its_mentions_and_notifies_them_once(database, us
         f"/questions/{question.id}", question.id, question.id, None, asker.id, "you were mentioned")
     assert note.text == "asker mentioned you in: Roaming stopped working in Spain"
 
-    page = await client.get(f"/questions/{question.id}")
+    page = await client.get(f"/questions/{question.id}", follow_redirects=True)
     assert page.status_code == 200 and anchor(cara, "cara_k") in page.text
 
 

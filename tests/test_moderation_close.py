@@ -42,7 +42,7 @@ async def test_three_votes_close_with_the_most_common_reason(database, users, cl
     with pytest.raises(NotAllowed) as err:
         await questions.answer(asker, q.id, "An answer to a closed question, which must be refused.")
     assert "closed" in err.value.message
-    page = await client.get(f"/questions/{q.id}")
+    page = await client.get(f"/questions/{q.id}", follow_redirects=True)
     assert "Closed as opinion-based" in page.text
 
 
@@ -81,8 +81,8 @@ async def test_duplicate_points_to_the_original(database, users, client):
     assert await IndexOutbox.filter(question_id=dupe.id).count() == outbox_before + 1
     data = (await client.get(f"/api/v1/questions/{dupe.id}")).json()
     assert data["closed"] == {"reason": "duplicate", "duplicate_of": original.id}
-    page = await client.get(f"/questions/{dupe.id}")
-    assert f'href="/questions/{original.id}">How do I set up voicemail on my phone</a>' in page.text
+    page = await client.get(f"/questions/{dupe.id}", follow_redirects=True)
+    assert f'href="/questions/{original.id}/how-do-i-set-up-voicemail-on-my-phone">How do I set up voicemail on my phone</a>' in page.text
     assert "Closed as a duplicate" in page.text
 
 

@@ -86,7 +86,7 @@ async def test_locked_posts_take_no_votes_answers_or_edits(database, users, clie
     assert r.status_code == 403
     r = await client.patch(f"/api/v1/posts/{q.id}", headers=await token_for(client, "author"), json={"body": BODY + " more"})
     assert r.status_code == 403
-    page = await client.get(f"/questions/{q.id}")
+    page = await client.get(f"/questions/{q.id}", follow_redirects=True)
     assert "Locked." in page.text
     r = await client.post(f"/api/v1/posts/{q.id}/lock", headers=headers, json={"locked": False})
     assert r.status_code == 200 and r.json()["locked"] is False
@@ -126,7 +126,7 @@ async def test_edit_page_suggests_for_members_under_the_edit_privilege(database,
     await users("helper", 60)
     q = await ask(author)
     csrf = await login(client, "helper")
-    page = await client.get(f"/questions/{q.id}")
+    page = await client.get(f"/questions/{q.id}", follow_redirects=True)
     assert f'href="/posts/{q.id}/edit">Suggest edit</a>' in page.text and f'href="/posts/{q.id}/flag">Flag</a>' in page.text
     r = await client.post(f"/posts/{q.id}/edit", data={"title": "No signal at home since Monday", "body": BODY + "\nModel: A52",
                                                       "tags": "signal", "comment": "phone model", "csrf_token": csrf})

@@ -37,7 +37,7 @@ async def test_close_form_and_duplicate_notice(database, users, client):
     assert r.status_code == 422 and "Say which question" in r.text
     r = await client.post(f"/questions/{q.id}/close", data={"reason": "duplicate", "duplicate_of": str(original.id), "csrf_token": csrf})
     assert r.status_code == 303
-    page = await client.get(f"/questions/{q.id}")
+    page = await client.get(f"/questions/{q.id}", follow_redirects=True)
     assert "Closed as a duplicate" in page.text and "takes no new answers" in page.text
     assert f'href="/questions/{q.id}/close">Reopen</a>' in page.text
     r = await client.post(f"/questions/{q.id}/reopen", data={"csrf_token": csrf})
@@ -49,7 +49,7 @@ async def test_moderator_tools_and_suspend_forms(database, users, client):
     await users("mod", 1, "moderator")
     q = await questions.ask(author, "No signal at home since Monday", BODY, "signal")
     csrf = await login(client, "mod")
-    page = await client.get(f"/questions/{q.id}")
+    page = await client.get(f"/questions/{q.id}", follow_redirects=True)
     assert f'href="/posts/{q.id}/moderate">Delete</a>' in page.text and f'href="/posts/{q.id}/moderate">Lock</a>' in page.text
     tools = await client.get(f"/posts/{q.id}/moderate")
     assert tools.status_code == 200 and f'action="/posts/{q.id}/delete"' in tools.text
@@ -57,7 +57,7 @@ async def test_moderator_tools_and_suspend_forms(database, users, client):
     assert r.status_code == 303 and (await Post.get(id=q.id)).locked
     r = await client.post(f"/posts/{q.id}/delete", data={"reason": "off topic chatter", "csrf_token": csrf})
     assert r.status_code == 303 and (await Post.get(id=q.id)).deleted_at is not None
-    page = await client.get(f"/questions/{q.id}")
+    page = await client.get(f"/questions/{q.id}", follow_redirects=True)
     assert page.status_code == 200 and "This question was deleted." in page.text
     r = await client.post(f"/posts/{q.id}/undelete", data={"csrf_token": csrf})
     assert r.status_code == 303 and (await Post.get(id=q.id)).deleted_at is None
@@ -110,8 +110,8 @@ async def test_other_rooms_banners_and_links_sit_beside_moderations(database, us
     await users("mod", 1, "moderator")
     q = await questions.ask(author, "No signal at home since Monday", BODY, "signal")
     await closing.vote(await User.get(username="mod"), q.id, "close", "off_topic")
-    page = await client.get(f"/questions/{q.id}")
+    page = await client.get(f"/questions/{q.id}", follow_redirects=True)
     assert "Escalated to support" in page.text and "Closed as off-topic" in page.text
     await login(client, "mod")
-    page = await client.get(f"/questions/{q.id}")
+    page = await client.get(f"/questions/{q.id}", follow_redirects=True)
     assert f'href="/other/{q.id}">Other</a>' in page.text and f'href="/posts/{q.id}/moderate">Lock</a>' in page.text

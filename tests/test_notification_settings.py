@@ -202,7 +202,7 @@ async def test_watched_questions_listed_with_a_stop_button(client, users):
     csrf = await login(client, "member")
 
     page = (await client.get("/account/notifications")).text
-    assert f'<a href="/questions/{q.id}">{TITLE}</a>' in page
+    assert f'<a href="/questions/{q.id}/data-roaming-stopped-working-in-spain">{TITLE}</a>' in page
     assert f'aria-label="Stop watching {TITLE}"' in page
     assert 'aria-label="Stop watching Top-up did not arrive on my account"' in page
 

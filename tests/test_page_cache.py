@@ -13,7 +13,7 @@ import httpx
 import itsdangerous
 import pytest
 
-from community import acceptance, db, questions, voting, web
+from community import acceptance, db, questions, slugs, voting, web
 from community.config import Config
 from community.models import Post, User
 from tests.conftest import PG_URL, login
@@ -66,9 +66,9 @@ async def _thread(users) -> tuple[Post, Post]:
 
 async def test_anonymous_thread_is_cached_until_a_members_write(anon, member, users):
     q, _ = await _thread(users)
-    first = await anon.get(f"/questions/{q.id}")
+    first = await anon.get(slugs.question_path(q))
     assert first.status_code == 200 and "x-cache" not in first.headers
-    second = await anon.get(f"/questions/{q.id}")
+    second = await anon.get(slugs.question_path(q))
     assert second.headers.get("x-cache") == "hit"
     assert second.text == first.text and "Turn data roaming on" in second.text
 
@@ -77,48 +77,48 @@ async def test_anonymous_thread_is_cached_until_a_members_write(anon, member, us
     r = await member.post(f"/questions/{q.id}/answers", data={"body": "Restart the phone after buying the add-on.", "csrf_token": csrf})
     assert r.status_code == 303
 
-    fresh = await anon.get(f"/questions/{q.id}")
+    fresh = await anon.get(slugs.question_path(q))
     assert "x-cache" not in fresh.headers
     assert "Restart the phone after buying the add-on." in fresh.text and "2 answers" in fresh.text
-    assert (await anon.get(f"/questions/{q.id}")).headers.get("x-cache") == "hit"
+    assert (await anon.get(slugs.question_path(q))).headers.get("x-cache") == "hit"
 
 
 async def test_votes_accepts_and_comments_invalidate_the_cache(anon, users):
     q, a = await _thread(users)
     voter = await users("voter", 200)
-    await anon.get(f"/questions/{q.id}")
-    assert (await anon.get(f"/questions/{q.id}")).headers.get("x-cache") == "hit"
+    await anon.get(slugs.question_path(q))
+    assert (await anon.get(slugs.question_path(q))).headers.get("x-cache") == "hit"
 
     await voting.vote(voter, a.id, 1)
-    page = await anon.get(f"/questions/{q.id}")
+    page = await anon.get(slugs.question_path(q))
     assert "x-cache" not in page.headers
     assert re.search(rf'data-post="{a.id}">\s*<span class="score" aria-label="score">1</span>', page.text)
 
     await questions.comment(voter, a.id, "This fixed it for me in Portugal too.")
-    page = await anon.get(f"/questions/{q.id}")
+    page = await anon.get(slugs.question_path(q))
     assert "x-cache" not in page.headers and "This fixed it for me in Portugal too." in page.text
 
-    assert 'class="accepted-label"' not in (await anon.get(f"/questions/{q.id}")).text
+    assert 'class="accepted-label"' not in (await anon.get(slugs.question_path(q))).text
     await acceptance.accept(await User.get(username="asker"), q.id, a.id)
-    page = await anon.get(f"/questions/{q.id}")
+    page = await anon.get(slugs.question_path(q))
     assert "x-cache" not in page.headers and 'class="accepted-label"' in page.text
 
 
 async def test_a_member_never_gets_a_cached_page_nor_fills_the_cache(anon, member, users):
     q, _ = await _thread(users)
-    await anon.get(f"/questions/{q.id}")
-    assert (await anon.get(f"/questions/{q.id}")).headers.get("x-cache") == "hit"
+    await anon.get(slugs.question_path(q))
+    assert (await anon.get(slugs.question_path(q))).headers.get("x-cache") == "hit"
 
     await users("carol", 60)
     csrf = await login(member, "carol")
     for _ in range(2):
-        page = await member.get(f"/questions/{q.id}")
+        page = await member.get(slugs.question_path(q))
         assert page.status_code == 200 and "x-cache" not in page.headers
         assert "carol" in page.text and 'id="answer-body"' in page.text
         assert set(CSRF.findall(page.text)) == {csrf}
 
     # The member's page did not go into the cache: anonymous readers still get theirs, with no token.
-    page = await anon.get(f"/questions/{q.id}")
+    page = await anon.get(slugs.question_path(q))
     assert page.headers.get("x-cache") == "hit"
     assert "carol" not in page.text and csrf not in page.text and "Log in</a> or" in page.text
     assert set(CSRF.findall(page.text)) <= {""}
@@ -133,8 +133,8 @@ async def test_members_see_their_own_votes_forms_and_token_on_shared_rows(member
     assert r.status_code == 303
 
     for _ in range(2):  # the second time every post comes from the kept fragments
-        carol = await member.get(f"/questions/{q.id}")
-        asker = await other.get(f"/questions/{q.id}")
+        carol = await member.get(slugs.question_path(q))
+        asker = await other.get(slugs.question_path(q))
         assert 'class="vote up on" aria-pressed="true"' in carol.text
         assert 'class="vote up on"' not in asker.text
         assert set(CSRF.findall(carol.text)) == {mine} and set(CSRF.findall(asker.text)) == {theirs}
@@ -145,23 +145,23 @@ async def test_members_see_their_own_votes_forms_and_token_on_shared_rows(member
 
 async def test_a_hidden_answer_stays_hidden_from_others_on_shared_rows(anon, member, users):
     q, a = await _thread(users)
-    await anon.get(f"/questions/{q.id}")
+    await anon.get(slugs.question_path(q))
     await Post.filter(id=a.id).update(hidden=True)
     await questions.bump_generation()
 
-    page = await anon.get(f"/questions/{q.id}")
+    page = await anon.get(slugs.question_path(q))
     assert "Turn data roaming on" not in page.text and "0 answers" in page.text
     await login(member, "helper")
-    page = await member.get(f"/questions/{q.id}")
+    page = await member.get(slugs.question_path(q))
     assert "Turn data roaming on" in page.text and "This answer is hidden from other members." in page.text
-    page = await anon.get(f"/questions/{q.id}")
+    page = await anon.get(slugs.question_path(q))
     assert page.headers.get("x-cache") == "hit" and "Turn data roaming on" not in page.text
 
 
 async def test_a_comment_error_re_renders_the_thread_with_the_text_and_message(member, users):
     q, a = await _thread(users)
     csrf = await login(member, "helper")
-    await member.get(f"/questions/{q.id}")
+    await member.get(slugs.question_path(q))
     r = await member.post(f"/posts/{a.id}/comments", data={"body": "x", "csrf_token": csrf})
     assert r.status_code == 422
     assert re.search(rf'<details open>\s*<summary>Add a comment</summary>\s*<form method="post" action="/posts/{a.id}/comments"', r.text)
@@ -179,10 +179,10 @@ async def _foreign_write(answer_id: int) -> None:
 @pytest.mark.skipif(bool(PG_URL), reason="the exact cross-worker check reads the SQLite file")
 async def test_on_sqlite_another_workers_write_is_seen_by_the_next_request(anon, users):
     q, a = await _thread(users)
-    await anon.get(f"/questions/{q.id}")
-    assert (await anon.get(f"/questions/{q.id}")).headers.get("x-cache") == "hit"
+    await anon.get(slugs.question_path(q))
+    assert (await anon.get(slugs.question_path(q))).headers.get("x-cache") == "hit"
     await _foreign_write(a.id)
-    page = await anon.get(f"/questions/{q.id}")
+    page = await anon.get(slugs.question_path(q))
     assert "x-cache" not in page.headers and 'aria-label="score">41</span>' in page.text
 
 
@@ -190,28 +190,28 @@ async def test_without_the_sqlite_reader_the_staleness_window_is_bounded(anon, m
     """The path other databases take: an anonymous hit re-reads the generation only every
     RECHECK_SECONDS, a member always reads it, and a write in this process is seen at once."""
     q, a = await _thread(users)
-    await anon.get(f"/questions/{q.id}")
+    await anon.get(slugs.question_path(q))
     if web.page_cache._reader is not None:  # make SQLite take the path PostgreSQL takes
         web.page_cache._reader.close()
         web.page_cache._reader = None
     monkeypatch.setattr(web.page_cache, "RECHECK_SECONDS", 3600)
-    await anon.get(f"/questions/{q.id}")
-    assert (await anon.get(f"/questions/{q.id}")).headers.get("x-cache") == "hit"
+    await anon.get(slugs.question_path(q))
+    assert (await anon.get(slugs.question_path(q))).headers.get("x-cache") == "hit"
 
     await _foreign_write(a.id)
-    stale = await anon.get(f"/questions/{q.id}")
+    stale = await anon.get(slugs.question_path(q))
     assert stale.headers.get("x-cache") == "hit" and 'aria-label="score">41</span>' not in stale.text
     await login(member, "asker")
-    assert 'aria-label="score">41</span>' in (await member.get(f"/questions/{q.id}")).text
+    assert 'aria-label="score">41</span>' in (await member.get(slugs.question_path(q))).text
 
     monkeypatch.setattr(web.page_cache, "RECHECK_SECONDS", 0)
-    page = await anon.get(f"/questions/{q.id}")
+    page = await anon.get(slugs.question_path(q))
     assert "x-cache" not in page.headers and 'aria-label="score">41</span>' in page.text
 
     monkeypatch.setattr(web.page_cache, "RECHECK_SECONDS", 3600)
-    assert (await anon.get(f"/questions/{q.id}")).headers.get("x-cache") == "hit"
+    assert (await anon.get(slugs.question_path(q))).headers.get("x-cache") == "hit"
     await questions.comment(await User.get(username="asker"), q.id, "Still no data after the restart.")
-    page = await anon.get(f"/questions/{q.id}")
+    page = await anon.get(slugs.question_path(q))
     assert "x-cache" not in page.headers and "Still no data after the restart." in page.text
 
 

@@ -13,7 +13,7 @@ from community import acceptance, questions, voting
 from community.models import Post
 from tests.conftest import login
 
-QID = re.compile(r'<h3><a href="/questions/(\d+)">')
+QID = re.compile(r'<h3><a href="/questions/(\d+)/[a-z0-9-]+">')
 
 
 async def _many(users, fake_clock, n: int = 26) -> list[Post]:
@@ -82,18 +82,18 @@ async def test_thread_page_shows_state_accepted_answer_first_and_answers_by_scor
     helpers = [await users(n) for n in ("ann", "ben", "cat")]
     voters = [await users(f"voter{i}", 20) for i in range(2)]
     q = await questions.ask(asker, "Signal drops every evening at home", "Full bars in the morning, nothing after six.", ["signal"])
-    page = (await client.get(f"/questions/{q.id}")).text
+    page = (await client.get(f"/questions/{q.id}", follow_redirects=True)).text
     assert '<span class="state state-unanswered">Unanswered</span>' in page and "0 answers" in page
     answers = [await questions.answer(h, q.id, f"Answer from {h.username}: try wifi calling in settings.") for h in helpers]
     for v in voters:
         await voting.vote(v, answers[2].id, 1)
     await voting.vote(voters[0], answers[1].id, 1)
-    page = (await client.get(f"/questions/{q.id}")).text
+    page = (await client.get(f"/questions/{q.id}", follow_redirects=True)).text
     assert '<span class="state state-answered">Answered</span>' in page and "3 answers" in page
     assert [int(x) for x in re.findall(r'<article class="answer[^"]*" id="answer-(\d+)"', page)] == [answers[2].id, answers[1].id, answers[0].id]
 
     await acceptance.accept(asker, q.id, answers[0].id)
-    page = (await client.get(f"/questions/{q.id}")).text
+    page = (await client.get(f"/questions/{q.id}", follow_redirects=True)).text
     assert '<span class="state state-solved">Solved</span>' in page
     order = [int(x) for x in re.findall(r'<article class="answer[^"]*" id="answer-(\d+)"', page)]
     assert order == [answers[0].id, answers[2].id, answers[1].id]
@@ -118,11 +118,11 @@ async def test_member_page_shows_reputation_history_by_day_and_posts(client, use
     assert '<span class="rep-big" aria-label="reputation">34</span> reputation' in page  # 1 + 20 - 2 + 15
     rows = re.findall(r'<tr><td>([\d-]+)</td><td class="(?:plus|minus)">([+-]\d+)</td><td>(\d+)</td></tr>', page)
     assert rows == [("2026-01-06", "+13", "2"), ("2026-01-05", "+20", "2")]
-    assert f'<a href="/questions/{q.id}#answer-{a.id}">How do I turn on wifi calling?</a>' in page
+    assert f'<a href="/questions/{q.id}/how-do-i-turn-on-wifi-calling#answer-{a.id}">How do I turn on wifi calling?</a>' in page
     assert "Answers (1)" in page and "Questions (0)" in page
 
     page = (await client.get(f"/users/{asker.id}")).text
-    assert "Questions (1)" in page and f'<a href="/questions/{q.id}">How do I turn on wifi calling?</a>' in page
+    assert "Questions (1)" in page and f'<a href="/questions/{q.id}/how-do-i-turn-on-wifi-calling">How do I turn on wifi calling?</a>' in page
     assert re.findall(r"<tr><td>([\d-]+)</td><td class=\"plus\">(\+\d+)</td>", page) == [("2026-01-06", "+2")]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from community import acceptance, questions
+from community import acceptance, questions, slugs
 from community.models import Post
 from search.models import DeflectionEvent
 from tests.browser import assert_fits_width
@@ -48,8 +48,17 @@ async def test_similar_question_deflects_the_ask(live_server, phone_page, users)
     assert await thread.get_by_role("heading", name="Roaming data not working in France on my plan").is_visible()
     await thread.close()
 
+    # What the member typed is a draft: the page asks before it discards it.
+    dialogs: list[str] = []
+
+    async def accept(dialog) -> None:
+        dialogs.append(dialog.message)
+        await dialog.accept()
+
+    page.once("dialog", accept)
     await first.get_by_role("button", name="This solved my problem").click()
     await page.get_by_role("heading", name="Glad that helped!").wait_for()
+    assert dialogs and "draft" in dialogs[0].lower(), dialogs
     assert await page.locator("#ask-form").count() == 0
 
     assert await Post.filter(kind="question").count() == questions_before
@@ -65,5 +74,5 @@ async def test_similar_question_deflects_the_ask(live_server, phone_page, users)
     assert await result.locator("mark").count() >= 1
     await assert_fits_width(page)
     await result.get_by_role("link", name="Roaming data not working in France on my plan").click()
-    await page.wait_for_url(f"{url}/questions/{solved.id}")
+    await page.wait_for_url(f"{url}{slugs.question_path(solved)}")
     assert await DeflectionEvent.filter(kind="result_opened", question_id=solved.id).count() == 1

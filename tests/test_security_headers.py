@@ -12,7 +12,7 @@ from playwright.async_api import expect
 from starlette.responses import Response
 from starlette.routing import Route
 
-from community import acceptance, questions
+from community import acceptance, questions, slugs
 from community.app import create_app
 from community.headers import CONTENT_SECURITY_POLICY
 from tests.browser import ROOT, log_in, new_page
@@ -174,7 +174,7 @@ async def test_main_pages_of_every_role_break_no_policy_and_the_ask_page_still_w
     before = int(await score.inner_text())
     await page.locator(f'.votes[data-post="{answer.id}"] .vote.up').click()
     await expect(score).to_have_text(str(before + 1))  # (wait_for_function would need 'unsafe-eval')
-    assert page.url.endswith(f"/questions/{solved.id}")
+    assert page.url.endswith(slugs.question_path(solved))
 
     # The ask page's script: typing a title shows similar questions found by the search API.
     await boss.visit(url + "/questions/ask")

@@ -70,11 +70,11 @@ async def test_question_json_carries_the_escalation_and_the_thread_shows_it(clie
     assert data["escalation"]["assignee"] is None
     listed = (await client.get("/api/v1/questions")).json()["items"]
     assert listed[0]["escalation"]["ticket_id"] == tid
-    page = await client.get(f"/questions/{qid}")
+    page = await client.get(f"/questions/{qid}", follow_redirects=True)
     assert "Our support team has been asked to help" in page.text
     agent = await token_for(client, "agent")
     assert (await client.post(f"/api/v1/support/tickets/{tid}/claim", headers=agent)).status_code == 200
-    page = await client.get(f"/questions/{qid}")
+    page = await client.get(f"/questions/{qid}", follow_redirects=True)
     assert "agent from our support team is on it" in page.text
     data = (await client.get(f"/api/v1/questions/{qid}")).json()
     assert data["escalation"]["assignee"]["username"] == "agent" and data["escalation"]["state"] == "claimed"
@@ -162,7 +162,7 @@ async def test_release_reassign_notes_and_resolve(client, users, fake_clock):
     assert r.status_code == 201
     # Notes never reach members: not in the question JSON, not on the thread page.
     assert "old tariff" not in (await client.get(f"/api/v1/questions/{qid}")).text
-    assert "old tariff" not in (await client.get(f"/questions/{qid}")).text
+    assert "old tariff" not in (await client.get(f"/questions/{qid}", follow_redirects=True)).text
     r = await client.post(f"/api/v1/support/tickets/{tid}/resolve", headers=agent2, json={"resolution": "fixed"})
     assert r.status_code == 422 and r.json()["error"]["field"] == "resolution"
     r = await client.post(f"/api/v1/support/tickets/{tid}/resolve", headers=agent2, json={"resolution": "no_response"})
@@ -237,14 +237,14 @@ async def test_asker_asks_for_an_agent_only_after_the_sla_and_moderators_escalat
     fake_clock.advance(minutes=61)
     assert (await sweeper.sweep()).created == []
     await login(client, "cust")
-    page = await client.get(f"/questions/{qid}")
+    page = await client.get(f"/questions/{qid}", follow_redirects=True)
     assert "Ask for an agent" in page.text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     r = await client.post(f"/questions/{qid}/escalate", data={"csrf_token": csrf})
     assert r.status_code == 303
     t = await Ticket.get(question_id=qid)
     assert t.state == "open" and t.source == "asker"
-    assert "Our support team has been asked to help" in (await client.get(f"/questions/{qid}")).text
+    assert "Our support team has been asked to help" in (await client.get(f"/questions/{qid}", follow_redirects=True)).text
 
 
 async def test_closing_the_question_resolves_its_ticket(client, users, fake_clock):

@@ -35,7 +35,7 @@ async def test_escalated_question_is_claimed_answered_and_resolved(live_server, 
     await customer.get_by_label("Details").fill("Since the renewal this morning the phone shows 4G but nothing loads.")
     await customer.get_by_label("Tags").fill("data")
     await customer.get_by_role("button", name="Post your question").click()
-    await customer.wait_for_url(re.compile(r".*/questions/\d+$"))
+    await customer.wait_for_url(re.compile(r".*/questions/\d+/[a-z0-9-]+$"))
     question_url = customer.url
 
     # Nobody answers: within a few seconds the sweeper escalates it and the thread says so.

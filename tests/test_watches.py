@@ -226,11 +226,11 @@ async def test_stopped_by_the_button_stays_stopped_when_the_member_comments(clie
     member = await users("member", 100)
     csrf = await login(client, "member")
 
-    page = await client.get(f"/questions/{q.id}")
+    page = await client.get(f"/questions/{q.id}", follow_redirects=True)
     assert '<button type="submit" class="secondary small">Watch</button>' in page.text
     r = await client.post(f"/questions/{q.id}/watch", data={"csrf_token": csrf, "watching": "1"})
     assert r.status_code == 303 and r.headers["location"] == f"/questions/{q.id}"
-    page = await client.get(f"/questions/{q.id}")
+    page = await client.get(f"/questions/{q.id}", follow_redirects=True)
     assert "You watch this question." in page.text and ">Stop watching</button>" in page.text
     assert member.id in await watches.question_watchers(q.id)
 
@@ -243,7 +243,7 @@ async def test_stopped_by_the_button_stays_stopped_when_the_member_comments(clie
     assert member.id not in await watches.question_watchers(q.id)
     await questions.answer(helper, q.id, ANSWER)
     assert not await Notification.filter(user_id=member.id, kind="watched_answer").exists()
-    page = await client.get(f"/questions/{q.id}")
+    page = await client.get(f"/questions/{q.id}", follow_redirects=True)
     assert '<button type="submit" class="secondary small">Watch</button>' in page.text
 
 
@@ -264,7 +264,7 @@ async def test_watch_button_refusals(client, users):
 
 async def test_anonymous_readers_see_no_watch_button_and_are_sent_to_log_in(client, users):
     asker, helper, q, q2 = await _forum(users)
-    page = await client.get(f"/questions/{q.id}")
+    page = await client.get(f"/questions/{q.id}", follow_redirects=True)
     assert page.status_code == 200 and "/watch" not in page.text
     page = await client.get("/tags/roaming")
     assert page.status_code == 200 and "/watch" not in page.text

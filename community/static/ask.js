@@ -1,6 +1,7 @@
 // Similar questions on the ask page: as the title (and then the body) is typed, ask the server for
 // up to 5 similar threads and show them, solved ones first. "This solved my problem" records a
-// deflection and does not post. Without this file the ask form works exactly the same.
+// deflection and does not post (after asking, when something is typed, whether to discard the draft
+// that community/static/composer.js keeps). Without this file the ask form works exactly the same.
 (function () {
   "use strict";
   var form = document.getElementById("ask-form");
@@ -62,7 +63,16 @@
     box.hidden = false;
   }
 
+  function typed() {
+    return !!(title.value.trim() || (body && body.value.trim()));
+  }
+
+  function forgetDraft() {
+    try { window.localStorage.removeItem("draft:" + form.getAttribute("data-draft")); } catch (e) { /* no storage */ }
+  }
+
   function solved(item, button) {
+    if (typed() && !window.confirm("Your question will not be posted, and what you have typed will be discarded. Discard your draft?")) return;
     button.disabled = true;
     fetch("/api/v1/deflections", {
       method: "POST", credentials: "same-origin",
@@ -75,6 +85,7 @@
       var p = el("p", {}, "Your question was not posted. ");
       p.appendChild(el("a", { href: "/questions/" + item.question_id }, "Go to " + item.title));
       thanks.appendChild(p);
+      if (form.getAttribute("data-draft")) forgetDraft();
       form.replaceWith(thanks);
       thanks.focus();
     }).catch(function () {
