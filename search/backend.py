@@ -29,7 +29,10 @@ class SearchBackend(Protocol):
 
     async def similar(self, title: str, body: str = "", limit: int = 5) -> list[Hit]: ...
 
-    async def among(self, raw: str, ids: list[int]) -> list[Hit]: ...
+    async def among(self, raw: str, ids: list[int], unlisted: bool = False) -> list[Hit]:
+        """These questions, in this order, that satisfy the query's operators and filters (all of
+        it but its plain words); with `unlisted`, only those its search never lists."""
+        ...
 
     async def apply(self, docs: list[ThreadDoc], removed: list[int]) -> None: ...
 
@@ -53,8 +56,8 @@ class WhooshBackend:
     async def similar(self, title: str, body: str = "", limit: int = 5) -> list[Hit]:
         return self.index.similar(title, body, limit)
 
-    async def among(self, raw: str, ids: list[int]) -> list[Hit]:
-        return self.index.among(raw, ids)
+    async def among(self, raw: str, ids: list[int], unlisted: bool = False) -> list[Hit]:
+        return self.index.among(raw, ids, unlisted)
 
     async def apply(self, docs: list[ThreadDoc], removed: list[int]) -> None:
         await asyncio.to_thread(self.index.apply, docs, removed)

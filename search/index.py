@@ -618,14 +618,50 @@ class WhooshIndex:
         chosen.sort(key=lambda h: h.state != "solved")  # stable: solved first, relevance order kept within
         return chosen
 
-    def among(self, raw: str, ids: list[int]) -> list[Hit]:
-        """Hits for these questions (in this order) that are in the index; `raw` is not applied yet."""
-        if not ids:
+    def among(self, raw: str, ids: list[int], unlisted: bool = False) -> list[Hit]:
+        """Hits for these questions, in this order, that satisfy everything in `raw` but its plain
+        words: [tags], is:, user:, score:, answers:, created:, -words, "phrases", title: and body:
+        terms. Plain words do not filter (semantic candidates were found by what they mean); they
+        are marked in the snippets. With `unlisted`, only the questions that a search for `raw`
+        never lists, on any page (they have neither all of its words nor, for several words, those
+        of its relaxed look-up): a page may add them to the search's own hits without repeating one."""
+        wanted = list(dict.fromkeys(int(i) for i in ids))
+        if not wanted:
             return []
+        parsed = parse(raw)
         searcher = self.searcher()
-        results = searcher.search(wq.Or([wq.Term("question_id", str(int(i))) for i in ids]), limit=len(ids))
-        by_id = {int(h["question_id"]): self._hit(h, 0.0, ("body",)) for h in results}
-        return [by_id[int(i)] for i in ids if int(i) in by_id]
+        parts: list = [AnyOf([wq.Term("question_id", str(i)) for i in wanted])]
+        for group in parsed.groups:
+            if any(not t.phrase and not t.field for t in group):
+                continue  # a plain word among the alternatives: the group filters nothing
+            alts = [q for q in (self._term(t, parsed.scope) for t in group) if q is not None]
+            if alts:
+                parts.append(alts[0] if len(alts) == 1 else AnyOf(alts))
+        filters, _ = self._filters(parsed, searcher)
+        if filters is not None:
+            parts.append(filters)
+        query = wq.And(parts)
+        left_out = [self._excluded(parsed)]
+        if unlisted:
+            listed = self._text_query(parsed, searcher, relaxed=False)
+            if listed is None:
+                return []  # no searchable words: the search lists every thread its filters let through
+            left_out.append(listed)
+            if len(parsed.groups) > 1:
+                left_out.append(self._relaxed_query(parsed, searcher))
+        left_out = [q for q in left_out if q is not None]
+        if left_out:
+            query = Without(query, left_out[0] if len(left_out) == 1 else AnyOf(left_out))
+        words = [tok for g in parsed.groups for t in g if not t.phrase and not t.field for tok in self._tokens(t.text)]
+        if words:  # scored on nothing, there for the snippets' marks
+            query = wq.AndMaybe(query, AnyOf([wq.Term("text", w) for w in dict.fromkeys(words)]))
+        results = searcher.search(query, limit=len(wanted), terms=True)
+        _decorate(results)
+        by_id = {}
+        for h in results:  # only a hit with matched words is worth highlighting (it retokenizes the excerpt)
+            matched = {field for field, _ in h.matched_terms()}
+            by_id[int(h["question_id"])] = self._hit(h, h.score, tuple(f for f in ("text", "body") if f in matched))
+        return [by_id[i] for i in wanted if i in by_id]
 
     # ----- writing (one writer at a time) -----
 

@@ -9,6 +9,7 @@ narrower vectors only on the rows the GIN index already found.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -239,9 +240,29 @@ class PostgresBackend:
                            answer_count=d["answer_count"], tags=d["tags"].split(), relevance=rank[qid]))
         return out
 
-    async def among(self, raw: str, ids: list[int]) -> list[Hit]:
-        """Hits for these questions (in this order) that are indexed; `raw` is not applied yet."""
-        return await self._hits([{"question_id": int(i), "rank": 0.0} for i in ids], None, [])
+    async def among(self, raw: str, ids: list[int], unlisted: bool = False) -> list[Hit]:
+        """Hits for these questions, in this order, that satisfy everything in `raw` but its plain
+        words (see WhooshIndex.among); with `unlisted`, only those a search for `raw` never lists
+        (no match for any of its words: its relaxed look-up takes them all)."""
+        wanted = list(dict.fromkeys(int(i) for i in ids))
+        if not wanted:
+            return []
+        parsed = parse(raw)
+        strict = replace(parsed, groups=[g for g in parsed.groups if all(t.phrase or t.field for t in g)])
+        tsq, conds, values = self._where(strict, False)
+        sql = f"SELECT question_id FROM search_document WHERE question_id IN ({','.join('?' * len(wanted))})"
+        if tsq is not None:
+            sql += f" AND tsv @@ ({tsq})"
+        sql += "".join(f" AND {c}" for c in conds)
+        values = wanted + values
+        if unlisted:
+            if not parsed.has_text:
+                return []  # the search lists every thread its filters let through
+            words: list = []
+            sql += f" AND NOT (tsv @@ ({' || '.join(self._tsquery(t, words) for g in parsed.groups for t in g)}))"
+            values += words
+        found = {r["question_id"] for r in await db.fetch(sql, values)}
+        return await self._hits([{"question_id": i, "rank": 0.0} for i in wanted if i in found], parsed)
 
     async def similar(self, title: str, body: str = "", limit: int = 5) -> list[Hit]:
         words = list(dict.fromkeys((title or "").split()))[:16]
