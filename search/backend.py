@@ -25,7 +25,7 @@ log = logging.getLogger("search")
 class SearchBackend(Protocol):
     name: str
 
-    async def search(self, raw: str, page: int = 1, per_page: int = PER_PAGE) -> SearchPage: ...
+    async def search(self, raw: str, page: int = 1, per_page: int = PER_PAGE, snippets: bool = True) -> SearchPage: ...
 
     async def similar(self, title: str, body: str = "", limit: int = 5) -> list[Hit]: ...
 
@@ -50,8 +50,8 @@ class WhooshBackend:
 
         self.index = open_index(directory)
 
-    async def search(self, raw: str, page: int = 1, per_page: int = PER_PAGE) -> SearchPage:
-        return self.index.search(raw, page, per_page)
+    async def search(self, raw: str, page: int = 1, per_page: int = PER_PAGE, snippets: bool = True) -> SearchPage:
+        return self.index.search(raw, page, per_page, snippets)
 
     async def similar(self, title: str, body: str = "", limit: int = 5) -> list[Hit]:
         return self.index.similar(title, body, limit)

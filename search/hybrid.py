@@ -161,7 +161,7 @@ class HybridBackend:
 
         async def lexical() -> tuple[list[Hit], list[Hit]]:
             looked_up = await self.lexical.similar(title, body, pool)
-            searched = (await self.lexical.search(words, 1, pool)).items if words else []
+            searched = (await self.lexical.search(words, 1, pool, snippets=False)).items if words else []
             return looked_up, searched
 
         (looked_up, searched), (vector, found) = await asyncio.gather(
@@ -190,7 +190,7 @@ class HybridBackend:
 
     # ----- search -----
 
-    async def search(self, raw: str, page: int = 1, per_page: int = PER_PAGE) -> SearchPage:
+    async def search(self, raw: str, page: int = 1, per_page: int = PER_PAGE, snippets: bool = True) -> SearchPage:
         """Plain words: the lexical first page fused with the words' neighbours that pass the
         query's operators and filters; then the lexical pages after it, shifted by what was added.
         Operators alone, or answers only (is:answer), stay lexical."""

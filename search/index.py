@@ -336,14 +336,16 @@ class WhooshIndex:
             self._cache.popitem(last=False)
         return value
 
-    def search(self, raw: str, page: int = 1, per_page: int = PER_PAGE) -> SearchPage:
+    def search(self, raw: str, page: int = 1, per_page: int = PER_PAGE, snippets: bool = True) -> SearchPage:
+        """`snippets=False`: the hits' snippets are the plain start of the question (no highlighting,
+        which costs most of a short search): for callers that only rank, such as hybrid look-ups."""
         page = min(max(int(page), 1), MAX_PAGE)
-        return self._cached(("search", raw, page, per_page), lambda: self._search(raw, page, per_page))
+        return self._cached(("search", raw, page, per_page, snippets), lambda: self._search(raw, page, per_page, snippets))
 
     def similar(self, title: str, body: str = "", limit: int = 5) -> list[Hit]:
         return self._cached(("similar", title, body[:1000], limit), lambda: self._similar(title, body, limit))
 
-    def _search(self, raw: str, page: int, per_page: int) -> SearchPage:
+    def _search(self, raw: str, page: int, per_page: int, snippets: bool = True) -> SearchPage:
         parsed = parse(raw)
         searcher = self.searcher()
         out = SearchPage(items=[], total=0, page=page, per_page=per_page, hints=list(parsed.hints))
@@ -405,7 +407,7 @@ class WhooshIndex:
                         total = max(total, len(hits))
         out.total, out.total_exact = total, exact
         start = (page - 1) * per_page
-        out.items = [self._hit(h, rel) for h, rel in hits[start:start + per_page]]
+        out.items = [self._hit(h, rel, ("text", "body") if snippets else ()) for h, rel in hits[start:start + per_page]]
         if out.total < per_page:
             out.suggestion = self._did_you_mean(parsed, raw, searcher)
         return out

@@ -184,7 +184,7 @@ class PostgresBackend:
         rows = await db.fetch(sql, values + [COUNT_CAP])
         return int(rows[0]["n"])
 
-    async def search(self, raw: str, page: int = 1, per_page: int = PER_PAGE) -> SearchPage:
+    async def search(self, raw: str, page: int = 1, per_page: int = PER_PAGE, snippets: bool = True) -> SearchPage:
         page = min(max(int(page), 1), MAX_PAGE)
         parsed = parse(raw)
         out = SearchPage(items=[], total=0, page=page, per_page=per_page, hints=list(parsed.hints))
@@ -210,7 +210,7 @@ class PostgresBackend:
                 out.total = max(out.total + len(more), len(ranked))
         start = (page - 1) * per_page
         chosen = [r for r, _ in ranked[start:start + per_page]]
-        out.items = await self._hits(chosen, parsed)
+        out.items = await self._hits(chosen, parsed if snippets else None)
         return out
 
     async def _hits(self, rows: list[dict], parsed: SearchQuery | None, words: list[str] | None = None) -> list[Hit]:
