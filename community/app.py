@@ -36,6 +36,8 @@ ROOMS = [
     "community.mail_pages",  # not a room: the pages mails link to (confirm an address, unsubscribe)
     "community.mail_in",  # not a room: the reply-by-email listener (when MAIL_IN_PORT is set)
     "community.badge_pages",  # not a room: badges and ranks beside names in threads, and their API
+    "community.brand",  # not a room: the community's name, logo and colour (/admin/brand, /brand.css)
+    "community.guidance",  # not a room: what new members are told before they act, and the welcome panel
 ]
 
 

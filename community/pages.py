@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from community import (acceptance, accounts, badges, email_address, notifications, privileges, questions, ranks, reputation, seo,
-                       slugs, voting, watches)
+                       slugs, times, voting, watches)
 from community.errors import DomainError, Invalid, NotAllowed, NotFound, TooMany
 from community.models import Post, User
 from community.web import (client_address, context, csrf_token, current_user, log_in, log_out, page_cache, read_form,
@@ -27,31 +27,40 @@ def _safe_next(value: Any) -> str:
 
 
 async def home(request: Request) -> Response:
-    async def make() -> Response:
-        p = request.query_params
-        sort, tag = p.get("sort", "newest"), p.get("tag") or None
-        items, next_cursor = await questions.list_questions(sort, tag, p.get("cursor"))
-        return await render(request, "community/questions.html", {
-            "items": items, "next_cursor": next_cursor, "sort": sort, "tag": tag, "sorts": questions.SORTS,
-        })
-
-    return await page_cache.serve(request, make)
+    return await page_cache.serve(request, lambda: _question_list(request, request.query_params.get("tag") or None))
 
 
 async def tag_page(request: Request) -> Response:
     tag = request.path_params["name"]
 
     async def make() -> Response:
-        p = request.query_params
-        sort = p.get("sort", "newest")
-        items, next_cursor = await questions.list_questions(sort, tag, p.get("cursor"))
         viewer = await current_user(request)  # members only: the page kept for anonymous readers has no button
-        return await render(request, "community/questions.html", {
-            "items": items, "next_cursor": next_cursor, "sort": sort, "tag": tag, "sorts": questions.SORTS,
-            "watching_tag": await watches.watching_tag(viewer, tag),
-        })
+        return await _question_list(request, tag, {"watching_tag": await watches.watching_tag(viewer, tag)})
 
     return await page_cache.serve(request, make)
+
+
+async def _question_list(request: Request, tag: str | None, extra: dict[str, Any] | None = None) -> Response:
+    """A page of questions, with links to the pages before ("" is the first) and after it."""
+    p = request.query_params
+    sort, cursor = p.get("sort", "newest"), p.get("cursor")
+    items, next_cursor = await questions.list_questions(sort, tag, cursor)
+    prev_cursor = (await questions.previous_cursor(sort, tag, items[0]) if items else "") if cursor else None
+    return await render(request, "community/questions.html", {
+        "items": items, "next_cursor": next_cursor, "prev_cursor": prev_cursor, "sort": sort, "tag": tag,
+        "sorts": questions.SORTS, "escalated": await _escalated(items, await current_user(request)), **(extra or {}),
+    })
+
+
+async def _escalated(items: list[Post], viewer: User | None) -> set[int]:
+    """The listed questions that wait with support (an open or claimed ticket), through the rooms'
+    question decorators (the support room's: one query for the page)."""
+    from community.api import QUESTION_DECORATORS
+
+    pairs: list[tuple[Post, dict[str, Any]]] = [(q, {}) for q in items]
+    for decorate in QUESTION_DECORATORS if items else ():
+        await decorate(pairs, viewer)
+    return {q.id for q, data in pairs if (data.get("escalation") or {}).get("state") in ("open", "claimed")}
 
 
 async def tag_index(request: Request) -> Response:
@@ -84,7 +93,7 @@ async def thread_page(request: Request, form_errors: dict | None = None, form_va
         for hook in THREAD_EXTRAS:
             _merge_extras(extra, await hook(t.question, viewer))
         errors, values = form_errors or {}, form_values or {}
-        posts = _posts_html(t, viewer, extra.get("post_links"), errors, values)
+        posts = _posts_html(t, viewer, extra.get("post_links"), errors, values, times.Reading(times.zone_name(viewer)))
         posts["seo"] = seo.thread_head(t.question, content.answers, request.app.state.config.base_url)
         if viewer is not None:
             extra["csrf_token"] = CSRF_MARK
@@ -123,9 +132,11 @@ CSRF_MARK = secrets.token_hex(16)
 POST_MARK = secrets.token_hex(16)
 _POST_PLACES = {f"{name}_html": Markup(f"{POST_MARK}{name}{POST_MARK}") for name in ("head", "question", "answers", "seo")}
 _KEPT_VIEWS = 8  # fragments kept per post row: one per kind of viewer (vote, author, asker, privileges)
+_POST_PRIVILEGES = ("upvote", "downvote", "comment")  # the post's own controls; a viewer without one sees it disabled
 
 
-def _posts_html(t: questions.Thread, viewer: User | None, links: Any, errors: dict, values: dict) -> dict[str, bytes]:
+def _posts_html(t: questions.Thread, viewer: User | None, links: Any, errors: dict, values: dict,
+                reading: times.Reading | None = None) -> dict[str, bytes]:
     """The question's head (title, state, tags), the question and the answers, as UTF-8, kept on
     their rows per kind of viewer.
 
@@ -134,28 +145,31 @@ def _posts_html(t: questions.Thread, viewer: User | None, links: Any, errors: di
     every argument of the post macro that is about the viewer; the macro sees nothing else (it has no
     context). Kept as bytes because encoding was the biggest single cost of a member's page: the vote
     arrows are not ASCII, so Python holds the page as two bytes a character, and 80 KB took 0.2 ms.
+    The posts' times are marks (community/times.py), kept cut at them: `reading` puts in the viewer's.
     """
+    reading = reading or times.Reading(times.zone_name(viewer))
     macros = templates.get_template("community/_post.html").module
     q = t.question
     head = q.__dict__.get("_page_head")
     if head is None:
         head = q.__dict__["_page_head"] = macros.question_head(q).encode()
     html: list[bytes] = []
+    needs = privileges.missing(viewer, _POST_PRIVILEGES)  # what the controls need that this viewer lacks
     for p in (q, *t.answers):
         view = (t.my_votes.get(p.id, 0), viewer is not None, viewer is not None and viewer.id == p.author_id,
-                viewer is not None and viewer.id == q.author_id, tuple(links(p)) if links else ())
+                viewer is not None and viewer.id == q.author_id, tuple(links(p)) if links else (), needs)
         comments = t.comments.get(p.id, [])
         macro = macros.post if p is q else macros.answer
         if errors:  # a form re-rendered with the member's text and message is never kept
-            html.append(macro(p, q, comments, *view, CSRF_MARK, errors, values).encode())
+            html.append(reading.join(times.split(macro(p, q, comments, *view, CSRF_MARK, errors, values).encode())))
             continue
         kept = p.__dict__.setdefault("_page_views", {})
         fragment = kept.get(view)
         if fragment is None:
-            fragment = macro(p, q, comments, *view, CSRF_MARK, {}, {}).encode()
+            fragment = times.split(macro(p, q, comments, *view, CSRF_MARK, {}, {}).encode())
             if len(kept) < _KEPT_VIEWS:
                 kept[view] = fragment
-        html.append(fragment)
+        html.append(reading.join(fragment))
     return {"head": head, "question": html[0], "answers": b"\n".join(html[1:])}
 
 
@@ -297,6 +311,7 @@ async def signup_page(request: Request) -> Response:
         return with_retry_after(page, err)
     await email_address.confirm_new_member(user, request.app.state.config)
     await log_in(request, user)
+    request.session["welcome"] = True  # the welcome panel, until dismissed (community.guidance)
     return redirect(_safe_next(form.get("next")))
 
 

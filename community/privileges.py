@@ -32,6 +32,19 @@ PRIVILEGES: dict[str, Privilege] = {
 }
 
 
+# A member's role as pages name it.
+ROLE_TITLES = {"member": "Member", "moderator": "Moderator", "staff": "Support agent", "admin": "Administrator"}
+
+
+def role_title(role: str) -> str:
+    return ROLE_TITLES.get(role, "Member")
+
+
+# The privileges behind a thread's controls, in the words of the note that explains a disabled one.
+CONTROL_NEEDS = {"upvote": "Vote up", "flag": "Flag posts", "comment": "Comment on others' posts", "downvote": "Vote down",
+                 "close": "Vote to close"}
+
+
 def has(user: User | None, name: str) -> bool:
     if user is None:
         return False
@@ -104,6 +117,14 @@ def require_moderator(user: User | None) -> User:
     return user
 
 
+def require_admin(user: User | None, what: str = "do this") -> User:
+    """The community's settings (its brand, its time zone) are an admin's."""
+    user = require_active(user)
+    if user.role != "admin":
+        raise NotAllowed(f"Only admins can {what}.")
+    return user
+
+
 def progress(user: User | None) -> list[dict]:
     rep = user.reputation if user else 0
     return [
@@ -111,3 +132,21 @@ def progress(user: User | None) -> list[dict]:
          "earned": has(user, name), "missing": max(0, p.reputation - rep)}
         for name, p in sorted(PRIVILEGES.items(), key=lambda kv: kv[1].reputation)
     ]
+
+
+def missing(user: User | None, names: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """Each of these privileges a member lacks, with the reputation it takes (nothing for anonymous readers)."""
+    if user is None:
+        return ()
+    return tuple((name, PRIVILEGES[name].reputation) for name in names if not has(user, name))
+
+
+def control_needs(user: User | None) -> list[dict[str, str]]:
+    """What a member reads before using a control they may not use yet, nearest first, the first with
+    what they have: "Vote up at 15 reputation; you have 1."."""
+    lacking = sorted(missing(user, tuple(CONTROL_NEEDS)), key=lambda pair: pair[1])
+    out = []
+    for i, (name, reputation) in enumerate(lacking):
+        have = f"; you have {user.reputation:,}" if i == 0 and user is not None else ""
+        out.append({"name": name, "text": f"{CONTROL_NEEDS[name]} at {reputation:,} reputation{have}."})
+    return out

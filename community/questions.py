@@ -466,17 +466,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
 async def list_questions(sort: Any = "newest", tag: Any = None, cursor: Any = None, limit: int = PAGE_SIZE,
                          viewer: User | None = None) -> tuple[list[Post], str | None]:
     sort = sort or "newest"
-    if sort not in SORTS:
-        raise Invalid("sort", f"Sort by one of: {', '.join(SORTS)}.")
-    qs = Post.filter(kind="question", deleted_at=None, hidden=False)
-    if sort == "unanswered":
-        qs = qs.filter(state="unanswered")
-    elif sort == "unsolved":
-        qs = qs.exclude(state="solved")
-    if tag:
-        if not isinstance(tag, str) or not TAG_RE.match(tag):
-            raise Invalid("tag", "That is not a valid tag name.")
-        qs = qs.filter(tags__name=tag)
+    qs = _listed(sort, tag)
     key = _SORT_FIELDS[sort]
     if cursor:
         if not isinstance(cursor, str):
@@ -492,6 +482,37 @@ async def list_questions(sort: Any = "newest", tag: Any = None, cursor: Any = No
         last = rows[-1]
         next_cursor = _encode_cursor(getattr(last, key), last.id)
     return rows, next_cursor
+
+
+def _listed(sort: Any, tag: Any) -> Any:
+    """The questions a list of this sort and tag shows, unordered."""
+    if sort not in SORTS:
+        raise Invalid("sort", f"Sort by one of: {', '.join(SORTS)}.")
+    qs = Post.filter(kind="question", deleted_at=None, hidden=False)
+    if sort == "unanswered":
+        qs = qs.filter(state="unanswered")
+    elif sort == "unsolved":
+        qs = qs.exclude(state="solved")
+    if tag:
+        if not isinstance(tag, str) or not TAG_RE.match(tag):
+            raise Invalid("tag", "That is not a valid tag name.")
+        qs = qs.filter(tags__name=tag)
+    return qs
+
+
+async def previous_cursor(sort: Any, tag: Any, first: Post, limit: int = PAGE_SIZE) -> str | None:
+    """The page before the one that starts with `first`, as list_questions' cursor ("" for the first
+    page): the `limit` questions listed just before it, and the one before those, are read backwards."""
+    sort = sort or "newest"
+    key = _SORT_FIELDS[sort]
+    value = getattr(first, key)
+    from tortoise.expressions import Q
+
+    rows = await _listed(sort, tag).filter(Q(**{f"{key}__gt": value}) | Q(**{key: value, "id__gt": first.id})) \
+        .order_by(key, "id").limit(limit + 1).values_list(key, "id")
+    if len(rows) <= limit:
+        return ""
+    return _encode_cursor(*rows[limit])
 
 
 async def tags(limit: int = 200) -> list[Tag]:

@@ -23,6 +23,13 @@ from community.serialise import _author
 from community.web import page_cache
 
 SITE_NAME = "Community help"
+
+
+def _site_name() -> str:
+    """The community's name (its brand, community/brand.py; a change bumps the content generation)."""
+    from community import brand
+
+    return brand.current().name
 DESCRIPTION_LENGTH = 155
 # Questions per sitemap file. A file holds the visible questions whose post ids fall in its range of
 # this many ids, read by the primary key: a file never scans more than its range, a question stays in
@@ -149,7 +156,7 @@ def thread_head(question: Post, answers: list[Post], base_url: str) -> bytes:
         f'<link rel="canonical" href="{e(url)}">',
         f'<meta name="description" content="{e(summary)}">',
         '<meta property="og:type" content="website">',
-        f'<meta property="og:site_name" content="{e(SITE_NAME)}">',
+        f'<meta property="og:site_name" content="{e(_site_name())}">',
         f'<meta property="og:title" content="{e(question.title)}">',
         f'<meta property="og:description" content="{e(summary)}">',
         f'<meta property="og:url" content="{e(url)}">',

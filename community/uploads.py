@@ -29,7 +29,7 @@ MAX_SIDE = 4000
 FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp")}
 CONTENT_TYPES = {ext: ctype for ext, ctype in FORMATS.values()}
 NAME = re.compile(r"^[0-9a-f]{64}\.(?:jpg|png|webp)$")
-PURPOSES = ("post", "avatar")
+PURPOSES = ("post", "avatar", "logo")  # logo: the community's (community/brand.py)
 
 settings.declare("limit.uploads_per_hour", 30, "Images one member may upload in an hour", "limits")
 settings.declare("limit.uploads_per_hour_per_address", 60, "Images that may be uploaded from one network address in an hour", "limits")

@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from community import accounts, clock, db, inputs, settings, slugs
+from community import accounts, clock, counts, db, inputs, settings, slugs, times
 from community.config import ROOT
 from community.errors import BadRequest, Busy, DomainError, NotAllowed, NotFound, TooLarge
 from community.models import User
@@ -66,6 +66,10 @@ def _minutes_filter(value: Any) -> str:
 
 
 templates.env.filters["minutes"] = _minutes_filter
+# Times in the reader's zone (community/times.py): "3 min ago" (`ago`), the exact time (`exact`), the
+# day (`day`); `time_mark` in what is shared between readers (the thread's posts). Counts: `counted`.
+templates.env.filters.update(ago=times.ago, exact=times.exact, day=times.day, time_mark=times.mark,
+                             plural=counts.plural, counted=counts.counted)
 # Templates are read once per process (restart the server after editing one): checking every
 # template file's modification time on each render cost a tenth of the thread page's time.
 templates.env.auto_reload = False
@@ -206,6 +210,7 @@ async def context(request: Request, extra: dict[str, Any]) -> dict[str, Any]:
     from community.notifications import unread_count
 
     user = await current_user(request)
+    times.use_reader(user)  # the page's times are in the member's zone
     unread = request.state._state.get("unread")  # read with the member's row, when current_user read it
     ctx = {
         "user": user,
@@ -220,7 +225,10 @@ async def context(request: Request, extra: dict[str, Any]) -> dict[str, Any]:
 
 
 async def render(request: Request, name: str, extra: dict[str, Any] | None = None, status: int = 200) -> Response:
-    return templates.TemplateResponse(request, name, await context(request, extra or {}), status_code=status)
+    response = templates.TemplateResponse(request, name, await context(request, extra or {}), status_code=status)
+    if times.MARK_BYTES in response.body:  # a page that shows the thread's posts (`time_mark`): the reader's times
+        return HTMLResponse(times.fill(bytes(response.body)), status)
+    return response
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -424,7 +432,8 @@ class _CheckedCookies:
 
 class PageCache:
     """Rendered pages for anonymous readers, and thread content shared by every reader, valid while
-    the content generation (one row that every write bumps after its commit) is unchanged.
+    the content generation (one row that every write bumps after its commit) is unchanged (pages for
+    at most FRESH_SECONDS, as their times are relative).
 
     Reading the generation is the whole cost of a hit, so it is made cheap. On SQLite it is read on
     every request through a private read-only sqlite3 connection: a few microseconds, no thread hop,
@@ -436,10 +445,12 @@ class PageCache:
     """
 
     RECHECK_SECONDS = 0.1
+    # A kept page is made again after this long even when nothing changed: its times read "3 min ago".
+    FRESH_SECONDS = 60.0
 
     def __init__(self, size: int = 2000, shared_size: int = 256) -> None:
         self.size, self.shared_size = size, shared_size
-        self.entries: OrderedDict[str, tuple[int, bytes, str]] = OrderedDict()
+        self.entries: OrderedDict[str, tuple[int, bytes, str, float]] = OrderedDict()
         self.shared_entries: OrderedDict[Any, tuple[int, Any]] = OrderedDict()
         self._database = ""  # the entries belong to this database (tests switch databases per test)
         self._reader: sqlite3.Connection | None = None
@@ -494,12 +505,13 @@ class PageCache:
         key = request.scope["path"] + "?" + request.scope["query_string"].decode("latin-1")
         gen = await self.generation(request, exact=False)
         hit = self.entries.get(key)
-        if hit is not None and hit[0] == gen:
+        if hit is not None and hit[0] == gen and time.monotonic() < hit[3]:
             self.entries.move_to_end(key)
             return Response(hit[1], media_type=hit[2], headers={"x-cache": "hit"})
         response = await make()
         if response.status_code == 200 and hasattr(response, "body"):
-            self.entries[key] = (gen, bytes(response.body), response.media_type or "text/html")
+            self.entries[key] = (gen, bytes(response.body), response.media_type or "text/html",
+                                 time.monotonic() + self.FRESH_SECONDS)
             if len(self.entries) > self.size:
                 self.entries.popitem(last=False)
         return response

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from community import clock, privileges
+from community import clock, db, privileges
 from community.errors import Invalid
 from community.models import User
 from moderation.models import AuditEntry
@@ -14,6 +14,16 @@ ACTIONS = (
     "close_vote", "reopen_vote", "close", "reopen", "leave_open", "leave_closed", "edit", "suggest_edit",
     "approve_edit", "reject_edit", "rollback", "decline_flags", "looks_ok", "suspend", "unsuspend", "queue", "review_vote",
 )
+# What the log page shows for each action: a person reads "Closed", never `close_vote`.
+ACTION_TITLES = {
+    "flag": "Flagged", "auto_hide": "Hidden by flags", "hide": "Hidden", "unhide": "Shown again", "spam": "Removed as spam",
+    "rude": "Removed as rude or abusive", "delete": "Deleted", "undelete": "Undeleted", "lock": "Locked", "unlock": "Unlocked",
+    "close_vote": "Voted to close", "reopen_vote": "Voted to reopen", "close": "Closed", "reopen": "Reopened",
+    "leave_open": "Left open", "leave_closed": "Left closed", "edit": "Edited", "suggest_edit": "Suggested an edit",
+    "approve_edit": "Approved an edit", "reject_edit": "Rejected an edit", "rollback": "Rolled back",
+    "decline_flags": "Declined the flags", "looks_ok": "Reviewed: looks OK", "suspend": "Suspended", "unsuspend": "Unsuspended",
+    "queue": "Sent to review", "review_vote": "Review vote",
+}
 PAGE_SIZE = 50
 
 
@@ -43,7 +53,7 @@ async def entries(viewer: User | None, action: Any = None, actor: Any = None, po
     qs = AuditEntry.all()
     if action:
         if action not in ACTIONS:
-            raise Invalid("action", f"Filter by one of: {', '.join(ACTIONS)}.")
+            raise Invalid("action", f"Filter by one of: {', '.join(ACTION_TITLES[a].lower() for a in ACTIONS)}.")
         qs = qs.filter(action=action)
     if actor:
         if not isinstance(actor, str):
@@ -62,3 +72,24 @@ async def entries(viewer: User | None, action: Any = None, actor: Any = None, po
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more and rows else None)
+
+
+async def subjects(rows: list[AuditEntry]) -> tuple[dict[int, dict], dict[int, dict]]:
+    """The posts (with their question's title) and members a page of entries is about, so the log
+    names them instead of showing ids: two queries for the whole page."""
+    post_ids = sorted({e.post_id for e in rows if e.post_id})
+    user_ids = sorted({e.user_id for e in rows if e.user_id})
+    posts: dict[int, dict] = {}
+    members: dict[int, dict] = {}
+    if post_ids:
+        marks = ", ".join("?" * len(post_ids))
+        for r in await db.fetch(
+                "SELECT p.id, p.kind, COALESCE(q.id, p.id) AS question_id, COALESCE(q.title, p.title) AS title "
+                f"FROM post p LEFT JOIN post q ON q.id = p.question_id WHERE p.id IN ({marks})", post_ids):
+            posts[int(r["id"])] = {"kind": r["kind"], "question_id": int(r["question_id"]), "title": r["title"] or ""}
+    if user_ids:
+        marks = ", ".join("?" * len(user_ids))
+        for r in await db.fetch(f'SELECT id, username, display_name, deleted_at FROM "user" WHERE id IN ({marks})', user_ids):
+            name = "deleted member" if r["deleted_at"] is not None else (r["display_name"] or r["username"])
+            members[int(r["id"])] = {"name": name, "deleted": r["deleted_at"] is not None}
+    return posts, members

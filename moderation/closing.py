@@ -21,6 +21,9 @@ from search import outbox
 
 REASON_TITLES = {"duplicate": "a duplicate", "off_topic": "off-topic", "needs_details": "needing details",
                  "opinion_based": "opinion-based"}
+# The close form's choices, as a person picks them.
+REASON_LABELS = {"duplicate": "Duplicate of another question", "off_topic": "Off-topic", "needs_details": "Needs details",
+                 "opinion_based": "Opinion-based"}
 
 
 def _id(value: Any) -> int | None:
@@ -42,7 +45,7 @@ def _id(value: Any) -> int | None:
 
 async def _check_reason(question: Post, reason: Any, duplicate_of: Any, conn: Any) -> tuple[str, int | None]:
     if reason not in CLOSE_REASONS:
-        raise Invalid("reason", "Choose a reason: duplicate, off_topic, needs_details or opinion_based.")
+        raise Invalid("reason", "Choose why it should be closed: a duplicate, off-topic, needing details or opinion-based.")
     if reason != "duplicate":
         return reason, None
     original_id = _id(duplicate_of)

@@ -64,7 +64,7 @@ async def hiding_weight(post_id: int, conn: Any = None) -> int:
 
 def _check(reason: Any, message: Any) -> tuple[str, str]:
     if reason not in FLAG_REASONS:
-        raise Invalid("reason", "Choose why you are flagging: spam, rude, off_topic or moderator.")
+        raise Invalid("reason", "Choose why you are flagging: spam, rude or abusive, off-topic, or needs a moderator.")
     if message is None:
         message = ""
     if not isinstance(message, str):

@@ -35,7 +35,7 @@ async def review_page(request: Request, message: str = "", status: int = 200) ->
     return await render(request, "moderation/review.html", {
         "queues": queues, "items": items, "queue": queue, "message": message, "done": done, "voted": voted,
         "waiting_for": waiting_for,
-        "decision_titles": review.DECISION_TITLES, "flag_titles": flags.REASON_TITLES,
+        "decision_titles": review.DECISION_TITLES, "flag_titles": flags.REASON_TITLES, "queue_titles": review.QUEUE_TITLES,
         "close_titles": closing.REASON_TITLES, "can_vote_close": privileges.has(user, "close"),
     }, status)
 
@@ -84,7 +84,8 @@ async def _likely_originals(request: Request, q: Any) -> list:
 async def close_page(request: Request) -> Response:
     user = privileges.require_user(await current_user(request))
     q = await questions.get_question(request.path_params["question_id"], user)
-    ctx: dict[str, Any] = {"question": q, "values": {}, "errors": {}, "reasons": CLOSE_REASONS, "titles": closing.REASON_TITLES}
+    ctx: dict[str, Any] = {"question": q, "values": {}, "errors": {}, "reasons": CLOSE_REASONS, "titles": closing.REASON_TITLES,
+                           "labels": closing.REASON_LABELS}
     if request.method == "POST":
         ctx["values"] = form = await read_form(request)
         # An id typed in the field wins over a suggestion chosen above it; giving one means "duplicate".
@@ -196,8 +197,10 @@ async def log_page(request: Request) -> Response:
         privileges.require_moderator(await current_user(request))
         rows, before, error = [], None, err.message
     next_query = urlencode({**{k: v for k, v in filters.items() if v}, "before": before}) if before else ""
+    posts_on, members_on = await audit.subjects(rows)
     return await render(request, "moderation/log.html", {"rows": rows, "filters": filters, "actions": audit.ACTIONS,
-                                                         "error": error, "next_query": next_query},
+                                                         "action_titles": audit.ACTION_TITLES, "posts_on": posts_on,
+                                                         "members_on": members_on, "error": error, "next_query": next_query},
                         422 if error else 200)
 
 

@@ -128,7 +128,7 @@ async def waiting(user: User | None, queue: Any = None, limit: int = PAGE_SIZE) 
     offered, params = _offered(user)
     if queue:
         if queue not in QUEUES:
-            raise Invalid("queue", f"Choose a queue: {', '.join(QUEUES)}.")
+            raise Invalid("queue", f"Choose a queue: {', '.join(QUEUE_TITLES[q].lower() for q in QUEUES)}.")
         offered, params = offered + " AND i.queue = ?", [*params, queue]
     rows = await db.fetch(
         f"SELECT i.id FROM moderation_review_item i JOIN post p ON p.id = i.post_id WHERE i.decided_at IS NULL{offered} "
@@ -210,7 +210,7 @@ async def decide(user: User | None, item_id: Any, decision: Any, reason: Any = "
         raise NotFound("There is no review item with that id.")
     allowed = DECISIONS[item.queue]
     if decision not in allowed:
-        raise Invalid("decision", f"For a {QUEUE_TITLES[item.queue].lower()} item, decide one of: {', '.join(allowed)}.")
+        raise Invalid("decision", f"For a {QUEUE_TITLES[item.queue].lower()} item, decide one of: {', '.join(DECISION_TITLES[d].lower() for d in allowed)}.")
     note = posts._reason(reason)
     if decision in ("close", "reopen"):
         return await _vote(user, item, decision, note)

@@ -46,6 +46,7 @@ async def test_reviewer_marks_flagged_spam(live_server, browser, phone_page, use
     await _search_until(reviewer, url, present=True)
     assert await reviewer.get_by_role("link", name=SPAM_TITLE).count() == 1
 
+    await reviewer.locator("details.menu > summary").click()  # a phone's header folds its sections into the menu
     await reviewer.get_by_role("link", name="Review", exact=True).click()
     await reviewer.wait_for_url(url + "/review")
     assert (await reviewer.locator('td.count[data-queue="flagged"]').inner_text()).strip() == "1"
@@ -78,4 +79,4 @@ async def test_reviewer_marks_flagged_spam(live_server, browser, phone_page, use
     row = mod.locator("tr.audit-spam")
     assert await row.count() == 1
     text = await row.inner_text()
-    assert "reviewer" in text and f"post {spam.id}" in text and "Confirmed spam in review" in text
+    assert "reviewer" in text and f"Question {SPAM_TITLE}" in text and "Confirmed spam in review" in text

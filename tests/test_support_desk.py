@@ -71,7 +71,7 @@ async def test_question_json_carries_the_escalation_and_the_thread_shows_it(clie
     listed = (await client.get("/api/v1/questions")).json()["items"]
     assert listed[0]["escalation"]["ticket_id"] == tid
     page = await client.get(f"/questions/{qid}", follow_redirects=True)
-    assert "Our support team has been asked to help" in page.text
+    assert "Escalated to our support team" in page.text
     agent = await token_for(client, "agent")
     assert (await client.post(f"/api/v1/support/tickets/{tid}/claim", headers=agent)).status_code == 200
     page = await client.get(f"/questions/{qid}", follow_redirects=True)
@@ -244,7 +244,7 @@ async def test_asker_asks_for_an_agent_only_after_the_sla_and_moderators_escalat
     assert r.status_code == 303
     t = await Ticket.get(question_id=qid)
     assert t.state == "open" and t.source == "asker"
-    assert "Our support team has been asked to help" in (await client.get(f"/questions/{qid}", follow_redirects=True)).text
+    assert "Escalated to our support team" in (await client.get(f"/questions/{qid}", follow_redirects=True)).text
 
 
 async def test_closing_the_question_resolves_its_ticket(client, users, fake_clock):

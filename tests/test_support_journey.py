@@ -41,7 +41,7 @@ async def test_escalated_question_is_claimed_answered_and_resolved(live_server, 
     # Nobody answers: within a few seconds the sweeper escalates it and the thread says so.
     for _ in range(40):
         await customer.goto(question_url)
-        if await customer.get_by_text("Our support team has been asked to help").count():
+        if await customer.get_by_text("Escalated to our support team").count():
             break
         await asyncio.sleep(0.5)
     else:
@@ -77,4 +77,4 @@ async def test_escalated_question_is_claimed_answered_and_resolved(live_server, 
     facts = await agent.locator(".ticket-facts").inner_text()
     assert "Resolved" in facts and "Answered by staff" in facts
     history = await agent.locator(".history").inner_text()
-    assert "customer · resolved" in history
+    assert "customer · Resolved" in history

@@ -22,7 +22,16 @@
       body: JSON.stringify({ value: value })
     }).then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
       .then(function (res) {
-        if (!res.ok) { alert(res.data.error ? res.data.error.message : "Your vote was not recorded."); return; }
+        var said = box.closest(".post-layout").querySelector(".vote-message");
+        if (said) said.remove();
+        if (!res.ok) {  // said beside the arrows, not in a browser alert
+          said = document.createElement("p");
+          said.className = "vote-message";
+          said.setAttribute("role", "alert");
+          said.textContent = res.data.error ? res.data.error.message : "Your vote was not recorded.";
+          box.closest(".post-layout").querySelector(".post-main").prepend(said);
+          return;
+        }
         box.querySelector(".score").textContent = res.data.score;
         var up = form.querySelector(".vote.up"), down = form.querySelector(".vote.down");
         up.classList.toggle("on", value === 1); down.classList.toggle("on", value === -1);

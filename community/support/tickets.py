@@ -35,6 +35,14 @@ RESOLUTIONS = {
     "no_response": "No response from the customer",
 }
 SYSTEM_RESOLUTIONS = {"closed": "Question closed", "de_escalated": "De-escalated"}
+# How a ticket came to the desk, and its history's actions, as the ticket page says them.
+SOURCE_TITLES = {"sla": "no answer within the SLA", "asker": "the customer asked for an agent", "staff": "by staff",
+                 "moderator": "by a moderator"}
+HISTORY_TITLES = {
+    "escalated": "Escalated", "reopened": "Escalated again", "claimed": "Claimed", "released": "Released",
+    "reassigned": "Reassigned", "noted": "Added a note", "resolved": "Resolved", "de_escalated": "Taken off the queue",
+    "replied": "Official reply", "community_answered": "A community member answered",
+}
 REASON_MAX = 500
 NOTE_MAX = 5000
 USERNAME_MAX = User._meta.fields_map["username"].max_length  # a longer name names nobody (and the ORM refuses to look it up)
@@ -61,6 +69,22 @@ def breaches(t: Ticket, now: datetime | None = None) -> dict[str, bool]:
             "first_reply": reply_at is not None and reply_at > t.reply_due_at}
 
 
+def _whole_minutes(seconds: float) -> int:
+    return max(0, int(seconds // 60))
+
+
+def wait(t: Ticket, now: datetime | None = None) -> tuple[str, int]:
+    """What the desk says of a ticket's wait, in minutes: ("answered", after how long the first staff
+    reply came, fixed once it has come), ("waiting", past its SLA), ("due", in how long), or ("resolved", 0)."""
+    if t.first_reply_at is not None:
+        return "answered", _whole_minutes((t.first_reply_at - t.escalated_at).total_seconds())
+    if t.state == "resolved":
+        return "resolved", 0
+    now = now or clock.now()
+    past = (now - t.due_at).total_seconds()
+    return ("waiting", _whole_minutes(past)) if past >= 0 else ("due", _whole_minutes(-past) + (1 if -past % 60 else 0))
+
+
 def _user(u: User | None) -> dict | None:
     return {"id": u.id, "username": u.username} if u is not None else None
 
@@ -80,6 +104,7 @@ def ticket_json(t: Ticket, now: datetime | None = None) -> dict[str, Any]:
                              if t.community_answer_id else None),
         "resolution": t.resolution, "resolved_at": _iso(t.resolved_at),
         "breaches": breaches(t, now),
+        "wait": dict(zip(("kind", "minutes"), wait(t, now))),
     }
 
 
@@ -117,19 +142,23 @@ class TicketBrief:
 
     id: int
     state: str
-    assignee: SimpleNamespace | None
+    assignee: SimpleNamespace | None  # username, and name: what the customer reads (display name or username)
+    resolution: str | None = None
+    staff_answered: bool = False  # an Official support answer is in the thread
 
 
 async def thread_ticket(question_id: int) -> TicketBrief | None:
     rows = await db.fetch(
-        'SELECT t.id, t.state, u.username FROM support_ticket t LEFT JOIN "user" u ON u.id = t.assignee_id '
-        "WHERE t.question_id = ?",
+        'SELECT t.id, t.state, t.resolution, u.username, u.display_name, '
+        "(SELECT COUNT(*) FROM post a WHERE a.question_id = t.question_id AND a.official AND a.deleted_at IS NULL) AS official "
+        'FROM support_ticket t LEFT JOIN "user" u ON u.id = t.assignee_id WHERE t.question_id = ?',
         [question_id],
     )
     if not rows:
         return None
     r = rows[0]
-    return TicketBrief(r["id"], r["state"], SimpleNamespace(username=r["username"]) if r["username"] else None)
+    agent = SimpleNamespace(username=r["username"], name=r["display_name"] or r["username"]) if r["username"] else None
+    return TicketBrief(r["id"], r["state"], agent, r["resolution"], int(r["official"]) > 0)
 
 
 def escalation_json(t: Ticket | None) -> dict | None:
@@ -505,8 +534,10 @@ async def on_question_closed(question_id: int, reason: str, conn: Any) -> None:
     t = await Ticket.filter(question_id=question_id, state__in=ACTIVE).using_db(conn).first()
     if t is None:
         return
+    from moderation.closing import REASON_TITLES  # the moderation room's words for it, read when it closes one
+
     resolution = "duplicate" if reason == "duplicate" else "closed"
-    await _finish(t, None, resolution, conn, "resolved", f"The question was closed ({reason}).")
+    await _finish(t, None, resolution, conn, "resolved", f"The question was closed as {REASON_TITLES.get(reason, 'closed')}.")
 
 
 events.subscribe("answer_posted", on_answer_posted)

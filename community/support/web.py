@@ -19,7 +19,7 @@ from community import clock, openapi, privileges, questions
 from community import pages as community_pages
 from community.errors import DomainError, NotFound
 from community.models import Post, User
-from community.support import duplicates, policy, sweeper, tickets, webhooks
+from community.support import duplicates, policy, sla_notice, sweeper, tickets, webhooks
 from community.web import current_user, read_form, read_json, redirect, render
 from search.web import search_backend
 
@@ -32,19 +32,24 @@ async def thread_extras(question: Post, viewer: User | None) -> dict[str, Any]:
     # Ticket changes bump the content generation, so the ticket is read once per generation, not per view.
     t = await community_pages.kept_with_thread(question, "support_ticket", lambda: tickets.thread_ticket(question.id))
     active = t is not None and t.state in tickets.ACTIVE
+    # Support has had its say once staff answered or resolved the ticket; only a ticket taken off the
+    # queue by hand (de-escalated) leaves the asker free to ask again.
+    handled = t is not None and (t.staff_answered or (t.state == "resolved" and t.resolution != "de_escalated"))
     ask_from = None
     can_ask = can_escalate = False
+    now = clock.now()
     if viewer is not None and tickets.escalation_blocker(question) is None and not active:
         if viewer.is_staff or viewer.is_moderator:
             can_escalate = True
-        elif viewer.id == question.author_id and question.state != "solved":
+        elif viewer.id == question.author_id and question.state != "solved" and not handled:
             ask_from = tickets.asker_may_ask_from(question)
-            can_ask = clock.now() >= ask_from
+            can_ask = now >= ask_from
     return {
         "thread_includes": ["support/_thread.html"],
         "support": {
             "ticket": t, "active": active, "can_ask": can_ask, "ask_from": ask_from, "can_escalate": can_escalate,
             "can_de_escalate": active and viewer is not None and (viewer.is_staff or viewer.is_moderator),
+            "step_in": sla_notice.step_in(question, viewer, t, now),
         },
     }
 
@@ -95,18 +100,25 @@ async def desk_page(request: Request) -> Response:
     return await render(request, "support/desk.html", {
         "items": items, "next_cursor": next_cursor, "show": show, "tag": tag or "", "filters": DESK_FILTERS,
         "counts": await tickets.desk_counts(user), "now": now, "breaches": {t.id: tickets.breaches(t, now) for t in items},
+        "waits": {t.id: tickets.wait(t, now) for t in items},
         "titles": tickets.RESOLUTIONS | tickets.SYSTEM_RESOLUTIONS,
     })
 
 
 async def _ticket_page(request: Request, user: User, error: str = "", values: dict | None = None, status: int = 200) -> Response:
     detail = await tickets.ticket_detail(user, request.path_params["ticket_id"])
-    question = await Post.filter(id=detail["question_id"]).first()
+    try:  # the whole thread as the community sees it: answers and comments, with their authors
+        thread = await questions.thread_content(detail["question_id"])
+    except NotFound:
+        thread = None
+    question = thread.question if thread else None
+    answers = [a for a in thread.answers if questions.can_see(a, user)] if thread else []
     agents = await User.filter(role__in=("staff", "admin")).order_by("username") if user.role == "admin" else []
     similar = await duplicates.similar_solved(search_backend(request.app), question)
     return await render(request, "support/ticket.html", {
-        "ticket": detail, "question": question, "error": error, "values": values or {}, "agents": agents, "similar": similar,
+        "ticket": detail, "question": question, "answers": answers, "comments": thread.comments if thread else {}, "error": error, "values": values or {}, "agents": agents, "similar": similar,
         "resolutions": tickets.RESOLUTIONS, "titles": tickets.RESOLUTIONS | tickets.SYSTEM_RESOLUTIONS,
+        "sources": tickets.SOURCE_TITLES, "actions": tickets.HISTORY_TITLES,
     }, status)
 
 
