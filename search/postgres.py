@@ -25,6 +25,11 @@ WEIGHTS = "'{0.2, 0.3, 0.5, 1.0}'"  # D, C (answers), B (question body), A (titl
 START, STOP = "\u27e6", "\u27e7"  # headline markers, replaced by <mark> after escaping
 
 
+def _like(text: str) -> str:
+    """Text matched literally inside a LIKE pattern (ESCAPE '\\'): a name such as ben_c keeps its "_"."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class PostgresBackend:
     name = "postgres"
 
@@ -121,11 +126,11 @@ class PostgresBackend:
             vec = self._vector(t, parsed.scope) or "tsv"
             conds.append(f"NOT ({vec} @@ {self._tsquery(t, cond_values)})")
         for tag in parsed.tags:
-            conds.append("tags LIKE ?")
-            cond_values.append(f"% {tag} %")
+            conds.append("tags LIKE ? ESCAPE '\\'")
+            cond_values.append(f"% {_like(tag)} %")
         for tag in parsed.excluded_tags:
-            conds.append("tags NOT LIKE ?")
-            cond_values.append(f"% {tag} %")
+            conds.append("tags NOT LIKE ? ESCAPE '\\'")
+            cond_values.append(f"% {_like(tag)} %")
         if parsed.states:
             conds.append(f"state IN ({','.join('?' * len(parsed.states))})")
             cond_values += sorted(parsed.states)
@@ -134,8 +139,8 @@ class PostgresBackend:
             alts = []
             for u in parsed.users:
                 for p in prefixes:
-                    alts.append("people LIKE ?")
-                    cond_values.append(f"% {p}:{u.replace('%', '').replace('_', '')} %")
+                    alts.append("people LIKE ? ESCAPE '\\'")
+                    cond_values.append(f"% {p}:{_like(u)} %")
             conds.append("(" + " OR ".join(alts) + ")")
         if parsed.scope == "answer":
             conds.append("answer_count >= 1")

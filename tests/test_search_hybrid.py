@@ -66,18 +66,20 @@ async def every_page(backend, q: str, per_page: int) -> list[list[int]]:
 
 
 async def test_the_demo_finds_what_customers_mean(app, database):
-    """The demo `make serve` loads (six weeks, 146 questions)."""
+    """The demo `make serve` loads (sixteen weeks, some 340 questions)."""
     backend = await load_demo(app, demo.DAYS)
     title = await titles()
 
     def hotspot(qid: int) -> bool:
-        return title[qid].startswith("Hotspot on my")
+        return any(word in title[qid].lower() for word in ("hotspot", "tethering"))
 
-    # Similar questions while asking: today's lexical look-up suggests "Lost my phone" threads
-    # (they share "phone" and "keep"); the hotspot threads come first now, solved ones first.
-    assert not any(hotspot(h.question_id) for h in await backend.lexical.similar(HOTSPOT, "", 5))
+    # Similar questions while asking: customers word it many ways ("Personal hotspot keeps switching off",
+    # "Tethering disconnects..."); the hotspot threads come first, at least as many as the words alone
+    # find (they also suggest "Lost my phone" threads: "phone", "keep"), solved ones first.
+    by_words = sum(hotspot(h.question_id) for h in await backend.lexical.similar(HOTSPOT, "", 5))
     suggested = await backend.similar(HOTSPOT, "", 5)
-    assert len(suggested) == 5 and sum(hotspot(h.question_id) for h in suggested) >= 4, [h.title for h in suggested]
+    assert len(suggested) == 5 and sum(hotspot(h.question_id) for h in suggested) >= max(4, by_words), \
+        [h.title for h in suggested]
     states = [h.state for h in suggested]
     assert states == sorted(states, key=lambda s: s != "solved")
     with_body = await backend.similar(HOTSPOT, "My laptop loses the connection after a few minutes.", 5)
@@ -87,16 +89,17 @@ async def test_the_demo_finds_what_customers_mean(app, database):
     found = [h.question_id for h in await backend.similar(title[own], "", 6)]
     assert own in found and len([qid for qid in found if qid != own]) >= 5
 
-    # Search: "sim card" finds the SIM threads beside the top-up threads that mention a card.
+    # Search: "sim card" finds the SIM threads, and meaning adds SIM threads that never say "card".
     lexical = await backend.lexical.search("sim card", 1)
-    if backend.name == "whoosh":  # (PostgreSQL's relaxed look-up takes every word, "sim" too)
-        assert lexical.items and all(title[h.question_id].startswith("Top-up of") for h in lexical.items)
+    assert lexical.items
     page = await backend.search("sim card", 1)
     shown = [title[h.question_id] for h in page.items]
-    assert any(re.fullmatch(r"Lost my phone in \w+: block the SIM and keep my number", t) for t in shown), shown
-    assert any(t.startswith("Top-up of") for t in shown), shown  # what the words found keeps its place
-    lost = next(h for h in page.items if title[h.question_id].startswith("Lost my phone"))
-    assert "<mark>SIM</mark>" in str(lost.snippet)  # a semantic addition has its snippet, words marked
+    assert sum("sim" in t.lower() for t in shown) >= len(shown) - 2, shown
+    assert lexical.items[0].question_id in [h.question_id for h in page.items]  # what the words found keeps its place
+    by_words_all = {qid for p in await every_page(backend.lexical, "sim card", 10) for qid in p}
+    added = [h for h in page.items if h.question_id not in by_words_all]
+    if added or backend.name == "whoosh":  # (PostgreSQL's relaxed look-up takes every word, "sim" too)
+        assert added and any("<mark>" in str(h.snippet) for h in added)  # a semantic addition has its snippet, words marked
     assert page.hints == lexical.hints and page.total >= lexical.total
     if backend.name == "whoosh":
         assert page.total > lexical.total  # the SIM threads came on top of what the words found
@@ -118,10 +121,10 @@ async def test_the_demo_finds_what_customers_mean(app, database):
     rows = {r["id"]: r for r in await db.fetch("SELECT id, state, tag_names FROM post WHERE kind = 'question'")}
     solved = [h.question_id for h in (await backend.search("sim card is:solved", 1)).items]
     assert solved and all(rows[qid]["state"] == "solved" for qid in solved)
-    assert any(title[qid].startswith("Lost my phone") for qid in solved)
+    assert any("sim" in title[qid].lower() for qid in solved)
     billing = [h.question_id for h in (await backend.search("sim card [billing]", 1)).items]
     assert billing and all("billing" in rows[qid]["tag_names"].split() for qid in billing)
-    assert not any(title[qid].startswith("Lost my phone") for qid in
+    assert not any("lost" in title[qid].lower() for qid in
                    [h.question_id for h in (await backend.search("sim card -lost", 1)).items])
     for q in ('"sim card"', "[hotspot]", "is:unanswered", "hotspot is:answer"):  # no plain words, or answers only
         assert [h.question_id for h in (await backend.search(q, 1)).items] == \
