@@ -403,7 +403,11 @@ def test_e_exact_and_approximate_agree_on_the_nearest():
     found = sum(len({q for q, _ in exact.search(v, 5)} & {q for q, _ in approx.search(v, 5)}) for v in queries)
     assert found / (5 * len(queries)) >= 0.95
     for v in queries[:5]:  # similarities are cosines in both modes (float16 in the graph)
-        assert np.allclose([s for _, s in exact.search(v, 3)], [s for _, s in approx.search(v, 3)], atol=2e-3)
+        # The graph is approximate (and built by several threads): compare the questions both found.
+        exact_sims, approx_sims = dict(exact.search(v, 5)), dict(approx.search(v, 5))
+        both = sorted(set(exact_sims) & set(approx_sims))
+        assert len(both) >= 3
+        assert np.allclose([exact_sims[q] for q in both], [approx_sims[q] for q in both], atol=2e-3)
 
 
 @pytest.mark.parametrize("approximate", [False, True])
