@@ -19,11 +19,16 @@ serve: $(BIN)/.installed
 
 # Debian packages the suite needs: Chromium for the browser journeys, PostgreSQL for the second run.
 system-packages:
-	@if ! command -v chromium >/dev/null || [ -z "$(PG_BIN)" ]; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium postgresql fonts-dejavu-core; \
+	@if ! command -v chromium >/dev/null || [ -z "$(PG_BIN)" ] || ! command -v npm >/dev/null; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium postgresql fonts-dejavu-core npm; \
 	fi
 
-test: system-packages $(BIN)/.installed
+# axe-core, injected into pages by the browser tests' accessibility check (pinned in package-lock.json).
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+test: system-packages $(BIN)/.installed node_modules/axe-core/axe.min.js
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 
