@@ -157,6 +157,9 @@ class HybridBackend:
         title, body = title or "", body or ""
         pool = max(SIMILAR_POOL, limit)
         words = plain_words(title) or plain_words(body[:300])
+        keep = getattr(self.lexical, "similar_search_words", None)  # the backend's cost/relevance trade
+        if keep:
+            words = " ".join(sorted(dict.fromkeys(words.split()), key=len, reverse=True)[:keep])
         query = vectors.text_of(ThreadDoc(0, title, body, "", [], "", None)) if title.strip() else body[:300]
 
         async def lexical() -> tuple[list[Hit], list[Hit]]:
