@@ -16,7 +16,7 @@ from community.web import client_address, current_user, read_form, redirect, ren
 from moderation import audit, closing, flags, members, posts, review, revisions
 from moderation.models import CLOSE_REASONS, FLAG_REASONS
 from search import related
-from search.web import search_backend
+from search.backend import search_backend
 
 
 def _thread_url(post: Any) -> str:

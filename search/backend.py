@@ -12,7 +12,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 from community.config import Config
 from search.documents import ThreadDoc
@@ -135,3 +135,15 @@ def backend_for(config: Config) -> SearchBackend:
     except ModelMissing as exc:
         log.error("semantic search is off: %s", exc)
         return lexical
+
+
+def search_backend(app: Any) -> SearchBackend:
+    """This app's backend, made once (pages of every room reach search through it)."""
+    backend = getattr(app.state, "search_backend", None)
+    if backend is None:
+        config = app.state.config
+        if config.search_backend not in BACKENDS:
+            log.warning("SEARCH_BACKEND=%r is not one of %s; using whoosh", config.search_backend, BACKENDS)
+            config.search_backend = "whoosh"
+        backend = app.state.search_backend = backend_for(config)
+    return backend

@@ -20,7 +20,7 @@ from starlette.routing import Route
 from community import openapi, pages
 from community.web import client_address, current_user, page_number, read_json, redirect, render
 from search import deflection
-from search.backend import BACKENDS, SearchBackend, backend_for
+from search.backend import search_backend
 from search.indexer import Indexer
 from search.results import SearchPage
 
@@ -28,17 +28,6 @@ log = logging.getLogger("search")
 
 STATE_FILTERS = {"": "Any state", "solved": "Solved", "unsolved": "Not solved yet", "unanswered": "Unanswered"}
 MAX_SIMILAR_CHARS = 2000
-
-
-def search_backend(app: Starlette) -> SearchBackend:
-    backend = getattr(app.state, "search_backend", None)
-    if backend is None:
-        config = app.state.config
-        if config.search_backend not in BACKENDS:
-            log.warning("SEARCH_BACKEND=%r is not one of %s; using whoosh", config.search_backend, BACKENDS)
-            config.search_backend = "whoosh"
-        backend = app.state.search_backend = backend_for(config)
-    return backend
 
 
 def _text(value: Any, limit: int) -> str:

@@ -106,14 +106,14 @@ async def test_another_agents_ticket_is_resolved_by_a_lead_or_after_a_release(cl
 async def test_a_claim_made_while_another_agent_resolves_wins(client, users, fake_clock, monkeypatch):
     tid = await _ticket(client, users, fake_clock)
     agent, agent2 = await User.get(username="agent"), await User.get(username="agent2")
-    stale = await tickets._load(tid)  # what agent2's resolve reads: open, nobody holds it...
+    stale = await tickets.load(tid)  # what agent2's resolve reads: open, nobody holds it...
     await tickets.claim(agent, tid)  # ...and agent's claim commits before the resolve writes
-    load = tickets._load
+    load = tickets.load
 
     async def read_before_the_claim(ticket_id, conn=None):  # the read inside resolve's transaction
         return stale if conn is not None else await load(ticket_id, conn)
 
-    monkeypatch.setattr(tickets, "_load", read_before_the_claim)
+    monkeypatch.setattr(tickets, "load", read_before_the_claim)
     with pytest.raises(Conflict) as err:
         await tickets.resolve(agent2, tid, "no_response")
     assert "changed meanwhile" in err.value.message

@@ -67,7 +67,7 @@ async def reply_with_link(user: User | None, ticket_id: Any, question_id: Any) -
     """An official reply on the ticket's thread pointing to another thread, with every rule of
     `tickets.reply` (claimed by another agent, resolved, ...)."""
     user = privileges.require_agent(user)
-    t = await tickets._load(ticket_id)
+    t = await tickets.load(ticket_id)
     original = await _original(t, question_id)
     return await tickets.reply(user, t.id, link_body(original))
 
@@ -78,7 +78,7 @@ async def resolve_duplicate(user: User | None, ticket_id: Any, question_id: Any)
     transaction: the ticket first (with `resolve`'s rules, so closing finds no open ticket to mark
     "closed"), then the close, which refuses a question that is already closed."""
     user = privileges.require_agent(user)
-    t = await tickets._load(ticket_id)
+    t = await tickets.load(ticket_id)
     async with db.transaction() as conn:
         question = await closing.lock_question(t.question_id, user, conn)  # the post first: the lock order
         original = await _original(t, question_id, conn)
@@ -86,4 +86,4 @@ async def resolve_duplicate(user: User | None, ticket_id: Any, question_id: Any)
         await closing.close_as_duplicate_in(user, question, original.id,
                                             f"Support agent resolved ticket {t.id} as a duplicate", conn)
     await questions.bump_generation()
-    return await tickets._load(t.id)
+    return await tickets.load(t.id)

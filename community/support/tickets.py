@@ -108,7 +108,7 @@ def ticket_json(t: Ticket, now: datetime | None = None) -> dict[str, Any]:
     }
 
 
-async def _load(ticket_id: Any, conn: Any = None) -> Ticket:
+async def load(ticket_id: Any, conn: Any = None) -> Ticket:
     try:
         tid = int(ticket_id)
     except (TypeError, ValueError):
@@ -124,7 +124,7 @@ async def _record(t: Ticket, actor: User | None, action: str, detail: str, conn:
     await TicketEvent.create(ticket_id=t.id, actor_id=actor.id if actor else None, action=action, detail=detail[:1000],
                              at=clock.now(), using_db=conn)
     if event:
-        fresh = await _load(t.id, conn)
+        fresh = await load(t.id, conn)
         await webhooks.enqueue(event, ticket_json(fresh), conn)
 
 
@@ -250,7 +250,7 @@ async def desk_counts(viewer: User) -> dict[str, int]:
 async def ticket_detail(viewer: User | None, ticket_id: Any) -> dict[str, Any]:
     """A ticket with its history and internal notes (staff only)."""
     privileges.require_staff(viewer)
-    t = await _load(ticket_id)
+    t = await load(ticket_id)
     history = await TicketEvent.filter(ticket_id=t.id).order_by("id").select_related("actor")
     notes = await TicketNote.filter(ticket_id=t.id).order_by("id").select_related("author")
     data = ticket_json(t)
@@ -341,7 +341,7 @@ async def escalate(user: User | None, question_id: Any, reason: Any = None) -> T
     except IntegrityError:
         raise Conflict("Our support team already has this question.") from None
     await questions.bump_generation()
-    return await _load(t.id)
+    return await load(t.id)
 
 
 async def de_escalate(user: User | None, question_id: Any, reason: Any) -> Ticket:
@@ -357,7 +357,7 @@ async def de_escalate(user: User | None, question_id: Any, reason: Any) -> Ticke
             raise Conflict("This question is not with the support team.")
         await _finish(t, user, "de_escalated", conn, "de_escalated", f"De-escalated: {text}")
     await questions.bump_generation()
-    return await _load(t.id)
+    return await load(t.id)
 
 
 # ---- the agent's work --------------------------------------------------------------------------
@@ -370,7 +370,7 @@ async def _holder_conflict(t: Ticket, conn: Any) -> Conflict:
 
 async def claim(user: User | None, ticket_id: Any) -> Ticket:
     user = privileges.require_agent(user)
-    t = await _load(ticket_id)
+    t = await load(ticket_id)
     now = clock.now()
     async with db.transaction() as conn:
         # One conditional UPDATE: the database, not luck, decides which of two agents wins.
@@ -379,7 +379,7 @@ async def claim(user: User | None, ticket_id: Any) -> Ticket:
             "updated_at = ? WHERE id = ? AND assignee_id IS NULL AND state = 'open'",
             [user.id, now, now, t.id], conn)
         if not won:
-            current = await _load(t.id, conn)
+            current = await load(t.id, conn)
             if current.assignee_id == user.id and current.state == "claimed":
                 return current
             if current.state == "resolved":
@@ -387,14 +387,14 @@ async def claim(user: User | None, ticket_id: Any) -> Ticket:
             raise await _holder_conflict(current, conn)
         await _record(t, user, "claimed", "", conn, "claimed")
     await questions.bump_generation()
-    return await _load(t.id)
+    return await load(t.id)
 
 
 async def release(user: User | None, ticket_id: Any) -> Ticket:
     """The agent hands the ticket back to the queue (an admin may release anyone's)."""
     user = privileges.require_agent(user)
     async with db.transaction() as conn:
-        t = await _load(ticket_id, conn)
+        t = await load(ticket_id, conn)
         if t.state != "claimed":
             raise Conflict("Only a claimed ticket can be released.")
         if t.assignee_id != user.id and not privileges.is_lead(user):
@@ -405,7 +405,7 @@ async def release(user: User | None, ticket_id: Any) -> Ticket:
             raise Conflict("The ticket changed meanwhile; reload and try again.")
         await _record(t, user, "released", f"released by {user.username}" if t.assignee_id != user.id else "", conn, "released")
     await questions.bump_generation()
-    return await _load(t.id)
+    return await load(t.id)
 
 
 async def reassign(user: User | None, ticket_id: Any, to: Any) -> Ticket:
@@ -422,7 +422,7 @@ async def reassign(user: User | None, ticket_id: Any, to: Any) -> Ticket:
         raise Invalid("assignee", "Give the username of a support agent.")
     now = clock.now()
     async with db.transaction() as conn:
-        t = await _load(ticket_id, conn)
+        t = await load(ticket_id, conn)
         if t.state == "resolved":
             raise Conflict("This ticket is resolved; reopen it by escalating the question again.")
         if t.assignee_id == target.id:
@@ -434,7 +434,7 @@ async def reassign(user: User | None, ticket_id: Any, to: Any) -> Ticket:
         await notify(target.id, "ticket_assigned", f"{user.username} assigned you a support ticket: {t.question.title}",
                      f"/support/tickets/{t.id}", conn, skip=user.id, question_id=t.question_id, post_id=t.question_id)
     await questions.bump_generation()
-    return await _load(t.id)
+    return await load(t.id)
 
 
 async def reply(user: User | None, ticket_id: Any, body: Any) -> Post:
@@ -442,7 +442,7 @@ async def reply(user: User | None, ticket_id: Any, body: Any) -> Post:
     the agent first; the answer's own event (answer_posted) records the reply on the ticket."""
     user = privileges.require_agent(user)
     text = questions.check_body(body, questions.ANSWER_MIN)
-    t = await _load(ticket_id)
+    t = await load(ticket_id)
     if t.state == "resolved":
         raise Conflict("This ticket is resolved; reopen it by escalating the question before replying.")
     if t.assignee_id is None:
@@ -461,7 +461,7 @@ async def add_note(user: User | None, ticket_id: Any, body: Any) -> TicketNote:
     text = body.strip()
     if len(text) > NOTE_MAX:
         raise Invalid("body", f"Keep notes to {NOTE_MAX} characters (this one has {len(text)}).")
-    t = await _load(ticket_id)
+    t = await load(ticket_id)
     async with db.transaction() as conn:
         note = await TicketNote.create(ticket_id=t.id, author_id=user.id, body=text, created_at=clock.now(), using_db=conn)
         await _record(t, user, "noted", "", conn)
@@ -485,12 +485,12 @@ async def resolve(user: User | None, ticket_id: Any, resolution: Any) -> Ticket:
     async with db.transaction() as conn:
         t = await resolve_in(user, ticket_id, resolution, conn)
     await questions.bump_generation()
-    return await _load(t.id)
+    return await load(t.id)
 
 
 async def resolve_in(user: User, ticket_id: Any, resolution: str, conn: Any, detail: str = "") -> Ticket:
     """`resolve`'s rules and change inside the caller's transaction (an agent checked by the caller)."""
-    t = await _load(ticket_id, conn)
+    t = await load(ticket_id, conn)
     if t.state == "resolved":
         raise Conflict(f"This ticket is already resolved ({resolution_title(t.resolution)}).")
     if t.assignee_id is not None and t.assignee_id != user.id and not privileges.is_lead(user):

@@ -21,7 +21,7 @@ from community.errors import DomainError, NotFound
 from community.models import Post, User
 from community.support import duplicates, policy, sla_notice, sweeper, tickets, webhooks
 from community.web import current_user, read_form, read_json, redirect, render
-from search.web import search_backend
+from search.backend import search_backend
 
 # ---- hooks into the community room -------------------------------------------------------------
 
