@@ -384,3 +384,20 @@ class BadgeAward(Model):
     class Meta:
         table = "badge_award"
         unique_together = (("user", "badge", "ref"),)
+
+
+class UserIdentity(Model):
+    """A member's account at an OpenID Connect provider (community/oidc.py): a later sign-in finds the
+    member by provider and subject, never by email alone."""
+
+    id = fields.IntField(primary_key=True)
+    user = fields.ForeignKeyField("community.User", related_name="identities", on_delete=fields.CASCADE)
+    provider = fields.CharField(max_length=40)  # the configured provider's name, e.g. "acme"
+    subject = fields.CharField(max_length=255)  # the ID token's `sub`
+    email = fields.CharField(max_length=254, default="")  # as the provider last gave it
+    created_at = fields.DatetimeField()
+    last_used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "user_identity"
+        unique_together = (("provider", "subject"),)

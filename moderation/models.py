@@ -130,3 +130,36 @@ class AuditEntry(Model):
 
     class Meta:
         table = "moderation_audit_entry"
+
+
+class SpamCheck(Model):
+    """The spam triage's verdict on one post by a new member (or a big edit of one): its score, the
+    signals behind it, whether it was held for review, and the moderator's decision."""
+
+    id = fields.IntField(primary_key=True)
+    post = fields.ForeignKeyField("community.Post", related_name="spam_checks", on_delete=fields.CASCADE)
+    author = fields.ForeignKeyField("community.User", related_name="spam_checks", null=True, on_delete=fields.SET_NULL)
+    score = fields.FloatField()
+    reasons = fields.TextField(default="")  # JSON: the signals and what each added
+    held = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(db_index=True)
+    decided_at = fields.DatetimeField(null=True)
+    decision = fields.CharField(max_length=8, null=True)  # spam | ham
+    decided_by = fields.ForeignKeyField("community.User", related_name="spam_decisions", null=True,
+                                        on_delete=fields.SET_NULL)
+
+    class Meta:
+        table = "moderation_spam_check"
+
+
+class SpamToken(Model):
+    """The naive Bayes model learned from moderators' decisions: how often a token (a word or a link
+    domain) appeared in posts confirmed as spam and in posts released as not spam."""
+
+    id = fields.IntField(primary_key=True)
+    token = fields.CharField(max_length=80, unique=True)
+    spam = fields.IntField(default=0)
+    ham = fields.IntField(default=0)
+
+    class Meta:
+        table = "moderation_spam_token"
