@@ -38,6 +38,13 @@ ROOMS = [
     "community.badge_pages",  # not a room: badges and ranks beside names in threads, and their API
     "community.brand",  # not a room: the community's name, logo and colour (/admin/brand, /brand.css)
     "community.guidance",  # not a room: what new members are told before they act, and the welcome panel
+    "community.admin.console",  # the admin console's front page (/admin)
+    "community.admin.settings_console",  # every setting, validated, audited, applied to every worker
+    "community.admin.members_console",  # members: search, role, suspend, reset link, end sessions
+    "community.admin.delivery_console",  # the webhook and mail outboxes, bouncing addresses
+    "community.oidc",  # sign-in with OpenID Connect providers (OIDC_PROVIDERS)
+    "moderation.spam_pages",  # the "Suspected spam" queue and the triage's weekly figures
+    "community.health",  # /healthz and /readyz for load balancers
 ]
 
 
