@@ -87,8 +87,10 @@ async def revoke_token_by_id(request: Request) -> Response:
 
 
 async def me(request: Request) -> Response:
+    from community.account_api import me_json  # the same fields PATCH /api/v1/me answers with
+
     user = privileges.require_user(await current_user(request))
-    return JSONResponse(serialise.me(user))
+    return JSONResponse(me_json(user))
 
 
 async def get_user(request: Request) -> Response:

@@ -13,7 +13,7 @@ from community import clock, db, events, mentions, notifications, privileges, ra
 from community.errors import Invalid, NotAllowed, NotFound
 from community.models import Comment, ContentGeneration, Post, Tag, User
 from community.notifications import notify
-from community.rendering import count_links, markdown
+from community.rendering import count_links, image_tags, markdown
 from search import outbox
 
 TITLE_MIN, TITLE_MAX = 15, 150
@@ -77,8 +77,9 @@ def parse_tags(value: Any) -> list[str]:
 def _check_links(user: User, html: str, name: str) -> None:
     if user.reputation < settings.get("limit.new_member_rep") and not user.is_moderator and not user.is_staff:
         allowed = settings.get("limit.new_member_links")
-        if count_links(html) > allowed:
-            raise Invalid(name, f"New members may include at most {allowed} links in a post. Earn "
+        # A picture counts as a link: both are what a spammer's first post carries.
+        if count_links(html) + len(image_tags(html)) > allowed:
+            raise Invalid(name, f"New members may include at most {allowed} links or pictures in a post. Earn "
                                 f"{settings.get('limit.new_member_rep')} reputation to post more.")
 
 

@@ -43,6 +43,11 @@ def markdown(text: str) -> str:
 _UPLOAD_IMG = re.compile(r'<img\b[^>]*?\bsrc="/uploads/([0-9a-f]{64}\.(?:jpg|png|webp))"[^>]*>')
 
 
+def image_tags(html: str) -> list[str]:
+    """Every uploaded picture a rendered post shows, once per time it is shown."""
+    return _UPLOAD_IMG.findall(html)
+
+
 def image_names(html: str) -> set[str]:
     """The uploads a rendered post shows."""
     return set(_UPLOAD_IMG.findall(html))

@@ -88,8 +88,13 @@ async def test_locked_posts_take_no_votes_answers_or_edits(database, users, clie
     assert r.status_code == 403
     page = await client.get(f"/questions/{q.id}", follow_redirects=True)
     assert "Locked." in page.text
+    await login(client, "voter")  # a member sees the score, and no vote buttons that would only be refused
+    page = await client.get(f"/questions/{q.id}", follow_redirects=True)
+    assert page.status_code == 200 and f'action="/posts/{q.id}/vote"' not in page.text
     r = await client.post(f"/api/v1/posts/{q.id}/lock", headers=headers, json={"locked": False})
     assert r.status_code == 200 and r.json()["locked"] is False
+    page = await client.get(f"/questions/{q.id}", follow_redirects=True)
+    assert f'action="/posts/{q.id}/vote"' in page.text
     assert [e.action for e in await AuditEntry.filter(post_id=q.id).order_by("id")] == ["lock", "unlock"]
     assert mod.is_moderator
 

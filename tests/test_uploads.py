@@ -206,3 +206,31 @@ async def test_an_uploaded_image_in_a_post_is_shown_with_its_width_and_height(cl
     a = await client.post(f"/api/v1/questions/{member_user.id}/answers", headers=member,
                           json={"body": f"Same here: ![mine](/uploads/{name})"})
     assert 'width="320" height="200"' in (await Post.get(id=a.json()["id"])).body_html
+
+
+async def test_a_new_member_counts_pictures_with_links(client, users, member):
+    """A new member may not paste pictures someone else uploaded beyond the link allowance."""
+    name = (await _upload(client, member, png((8, 8)))).json()["name"]
+    await users("newbie", 1)
+    newbie = await token_for(client, "newbie")
+    allowed = settings.get("limit.new_member_links")
+    body = "My screen shows this: " + " ".join(f"![shot {i}](/uploads/{name})" for i in range(allowed + 1))
+    r = await client.post("/api/v1/questions", headers=newbie,
+                          json={"title": "Why does my screen look like this now", "body": body, "tags": ["roaming"]})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == "body"
+    assert f"at most {allowed} links or pictures" in r.json()["error"]["message"]
+    body = "My screen shows this: " + " ".join(f"![shot {i}](/uploads/{name})" for i in range(allowed))
+    r = await client.post("/api/v1/questions", headers=newbie,
+                          json={"title": "Why does my screen look like this now", "body": body, "tags": ["roaming"]})
+    assert r.status_code == 201, r.text
+
+
+async def test_api_me_tells_location_time_zone_and_avatar(client, users):
+    await users("zoe", 20)
+    headers = await token_for(client, "zoe")
+    r = await client.patch("/api/v1/me", headers=headers, json={"location": "Leeds", "time_zone": "Europe/London"})
+    assert r.status_code == 200, r.text
+    me = (await client.get("/api/v1/me", headers=headers)).json()
+    assert me["username"] == "zoe" and me["location"] == "Leeds" and me["time_zone"] == "Europe/London"
+    assert me["avatar_url"] == r.json()["avatar_url"] and me["avatar_url"]
