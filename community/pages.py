@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from community import (acceptance, accounts, badges, email_address, notifications, privileges, questions, ranks, reputation, seo,
+from community import (acceptance, accounts, activity, badges, email_address, honeypot, notifications, privileges, questions, ranks, reputation, seo,
                        slugs, times, voting, watches)
 from community.errors import DomainError, Invalid, NotAllowed, NotFound, TooMany
 from community.models import Post, User
@@ -290,6 +290,7 @@ async def user_page(request: Request) -> Response:
         "answers": await questions.user_posts(profile.id, "answer"),
         "badges": badges.grouped(await badges.of_member(profile.id)), "rank": ranks.rank_for(profile.reputation),
         "all_badges": badges.RULES,
+        "weeks": await activity.weekly(profile.id), "top_tags": await activity.top_tags(profile.id),
     })
 
 
@@ -303,6 +304,7 @@ async def signup_page(request: Request) -> Response:
         return await render(request, "community/signup.html", {"values": {}, "errors": {}, "form_page": True})
     form = await read_form(request)
     try:
+        honeypot.refuse_if_filled(form)  # a bot filled the field people never see
         user = await accounts.sign_up(form.get("username"), form.get("email"), form.get("password"),
                                       address=client_address(request))
     except DomainError as err:
