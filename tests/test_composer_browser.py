@@ -202,3 +202,25 @@ async def test_solved_my_problem_asks_before_it_discards_a_draft(live_server, br
     await page.get_by_role("heading", name="Glad that helped!").wait_for()
     assert len(asked) == 2
     assert await page.evaluate("localStorage.getItem('draft:ask')") is None
+
+
+async def test_a_comment_has_the_formatting_toolbar_without_pictures(live_server, phone_page, forum):
+    page, url = phone_page, live_server.url
+    qid = forum["question"].id
+    await log_in(page, url, "writer")
+    await page.goto(f"{url}/questions/{qid}")
+    await page.get_by_text("Add a comment").first.click()
+    box = page.get_by_label("Comment", exact=True).first
+    toolbar = page.get_by_role("toolbar", name="Formatting").and_(page.locator(f'[aria-controls="comment-{qid}"]'))
+    names = [await b.get_attribute("aria-label") for b in await toolbar.get_by_role("button").all()]
+    assert names == ["Bold (Ctrl+B)", "Italic (Ctrl+I)", "Link (Ctrl+K)", "Code", "Bulleted list", "Quote"]
+    await box.fill("Did you try the roaming switch")
+    await box.press("Control+a")
+    await toolbar.get_by_role("button", name="Bold (Ctrl+B)").click()
+    assert await box.input_value() == "**Did you try the roaming switch**"
+    await box.press("End")
+    await box.type(" for the eSIM?")
+    await assert_fits_width(page)
+    await _shot(page, "comment-phone")
+    await page.get_by_role("button", name="Add comment").first.click()
+    await page.locator("#c1 strong", has_text="Did you try the roaming switch").wait_for()

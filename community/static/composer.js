@@ -1,4 +1,4 @@
-// The composer on the ask, answer and edit forms: a Markdown toolbar, a live preview rendered by the
+// The composer on the ask, answer and edit forms (and its toolbar on comment forms): a Markdown toolbar, a live preview rendered by the
 // server's own renderer (POST /api/v1/preview), images pasted, dropped or picked (POST /api/v1/uploads),
 // and a draft kept in this browser until the form is posted. Without this file the forms work as before.
 (function () {
@@ -95,10 +95,12 @@
       button.addEventListener("click", function () { ACTIONS[b[0]](area); });
       bar.appendChild(button);
     });
-    var image = el("button", { type: "button", "class": "composer-tool tool-image", "aria-label": "Add an image (JPEG, PNG or WebP, up to 10 MB)",
-                               title: "Add an image: pick one, paste or drop a screenshot", tabindex: "-1" }, "Image");
-    image.addEventListener("click", function () { pick.click(); });
-    bar.appendChild(image);
+    if (pick) {  // comments have no pictures
+      var image = el("button", { type: "button", "class": "composer-tool tool-image", "aria-label": "Add an image (JPEG, PNG or WebP, up to 10 MB)",
+                                 title: "Add an image: pick one, paste or drop a screenshot", tabindex: "-1" }, "Image");
+      image.addEventListener("click", function () { pick.click(); });
+      bar.appendChild(image);
+    }
     bar.addEventListener("keydown", function (event) {
       var buttons = Array.prototype.slice.call(bar.querySelectorAll("button"));
       var i = buttons.indexOf(document.activeElement);
@@ -304,6 +306,10 @@
   function setUp(area) {
     var form = area.form;
     if (!form || !area.id) return;
+    if (area.getAttribute("data-composer") === "comment") {  // a comment: the toolbar only
+      area.parentNode.insertBefore(toolbar(area, null), area);
+      return;
+    }
     var pick = el("input", { type: "file", accept: TYPES.join(","), "class": "composer-file", hidden: "",
                              "aria-label": "Image to add", "data-for": area.id });
     var status = el("p", { "class": "composer-status", role: "status" });
