@@ -67,7 +67,9 @@ def normalise_url(url: str) -> str:
 BACKGROUND = "background"
 
 
-def tortoise_config(database_url: str) -> dict[str, Any]:
+def tortoise_config(database_url: str, pool: Any = None) -> dict[str, Any]:
+    """`pool`: `community.dbpool.PoolSettings` for PostgreSQL (the web server's are `for_server`);
+    by default a command's (`for_jobs`: no statement timeout)."""
     url = normalise_url(database_url)
     if url.startswith("sqlite://"):
         path = url[len("sqlite://") :]
@@ -93,7 +95,9 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
             # while it writes.
             connections_[BACKGROUND] = {**connection, "credentials": dict(connection["credentials"])}
     else:
-        connections_ = {"default": url}
+        from community import dbpool
+
+        connections_ = {"default": dbpool.postgres_connection(url, pool or dbpool.PoolSettings.for_jobs())}
     return {
         "connections": connections_,
         "apps": {label: {**app, "default_connection": "default"} for label, app in APPS.items()},
@@ -112,8 +116,8 @@ def _config_from_env() -> dict[str, Any]:
 TORTOISE_ORM = _config_from_env()
 
 
-async def init(database_url: str) -> None:
-    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+async def init(database_url: str, pool: Any = None) -> None:
+    await Tortoise.init(config=tortoise_config(database_url, pool), _enable_global_fallback=True)
 
 
 async def migrate(database_url: str) -> None:
