@@ -23,10 +23,16 @@ def _run(fn: Callable[[Config], Awaitable[Any]]) -> Any:
 
     async def main() -> Any:
         await db.init(cfg.database_url)
+        follower = None
         try:
             await settings.load()
+            # A long-running command (escalate, mailer, digest) takes up settings changed in the console too.
+            follower = asyncio.create_task(settings.follow())
             return await fn(cfg)
         finally:
+            if follower is not None:
+                follower.cancel()
+                await asyncio.gather(follower, return_exceptions=True)
             await db.close()
 
     return asyncio.run(main())
@@ -76,6 +82,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
     click.echo(demo.LOGIN_HELP.format(url=f"http://{host}:{port}"))
     os.environ.setdefault("SECRET_KEY", cfg.secret_key)
+    os.environ.setdefault("ACCESS_LOG", "1")  # one key=value line per request (community/access_log.py)
+    os.environ["WORKERS"] = str(workers)  # each worker sizes its database pool from it (community/dbpool.py)
     # proxy_headers off: uvicorn would trust X-Forwarded-For from any loopback peer; the app honours it
     # only from the proxies named in FORWARDED_ALLOW_IPS (community.app).
     uvicorn.run("community.app:create_app", factory=True, host=host, port=port, workers=workers,
@@ -291,6 +299,15 @@ def mail_in(host: str | None, port: int | None) -> None:
         click.echo("Stopped.")
 
     _run(go)
+
+
+@cli.command()
+def doctor() -> None:
+    """Check the configuration, the database, the search index, mail and webhook settings; print each
+    check with what to do about a problem, and exit with status 1 when something is wrong."""
+    from community import doctor as checks
+
+    sys.exit(checks.main(Config.from_env()))
 
 
 # Rooms add their own commands (indexer, reindex, escalate, import-stackexchange, ...).

@@ -109,6 +109,20 @@ def check_zone(value: Any) -> str:
     return profile.check_time_zone(value) or "UTC"
 
 
+def check_logo(value: Any) -> str:
+    """'' (the mark made from the name) or the name of an uploaded picture; a new logo is uploaded at /admin/brand."""
+    text = value.strip() if isinstance(value, str) else None
+    if text is None or (text and not uploads.NAME.match(text)):
+        raise Invalid("logo", "Leave the logo empty (a mark made from the name) or upload a picture on the Brand page.")
+    return text
+
+
+# The same rules wherever a brand setting is changed (this page, the settings console, the API).
+settings.rule("brand.name", check_name)
+settings.rule("brand.primary_color", check_color)
+settings.rule("brand.logo", check_logo)
+
+
 # The page backgrounds of site.css that brand colours are read on, light and dark (site.css says the same).
 LIGHT_BACKGROUNDS = ("#ffffff", "#f3f6f9", "#eef2f6")
 DARK_BACKGROUNDS = ("#0f1419", "#161d25", "#1c2530")
@@ -201,6 +215,7 @@ _WITHIN = Markup(' aria-current="true"')
 # Each header item: the path it shows, and the start of the paths inside its section.
 _SECTIONS = {"questions": ("/questions", "/questions/"), "tags": ("/tags", "/tags/"), "support": ("/support", "/support/"),
              "insights": ("/insights", "/insights/"), "review": ("/review", "/review/"), "brand": ("/admin/brand", None),
+             "admin": ("/admin", "/admin/"),
              "ask": ("/questions/ask", None), "inbox": ("/inbox", None), "login": ("/login", None), "signup": ("/signup", None),
              "account": ("/account", "/account/")}
 

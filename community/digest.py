@@ -38,6 +38,8 @@ _IN_CHUNK = 900  # ids per IN (...) list
 
 settings.declare("digest.hour", 7, "Hour (UTC, 0-23) at which the daily and weekly digest periods end and the digests go out", "mail")
 settings.declare("digest.weekday", 0, "Day the weekly digest goes out (0 Monday ... 6 Sunday)", "mail")
+settings.rule("digest.hour", settings.between(0, 23))
+settings.rule("digest.weekday", settings.between(0, 6))
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,18 @@ RECHECKS = (0.05, 0.25, 1.0)  # after a wake-up found nothing: the queuing trans
 settings.declare("mail.max_attempts", 6, "Delivery attempts before a mail is given up", "mail")
 settings.declare("mail.retry_minutes", [1, 5, 30, 120, 480],
                  "Minutes to wait after each failed delivery attempt (the last value repeats)", "mail")
+settings.rule("mail.max_attempts", settings.between(1, 100))
+
+
+def _check_retry_minutes(value: Any) -> list[float]:
+    from community.errors import Invalid
+
+    if not value or not all(isinstance(m, (int, float)) and not isinstance(m, bool) and 0 <= m <= 10_080 for m in value):
+        raise Invalid("mail.retry_minutes", "List one or more waits in minutes, each from 0 to 10,080 (a week), e.g. [1, 5, 30].")
+    return value
+
+
+settings.rule("mail.retry_minutes", _check_retry_minutes)
 
 
 # ---- queuing -------------------------------------------------------------------------------------

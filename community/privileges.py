@@ -117,12 +117,26 @@ def require_moderator(user: User | None) -> User:
     return user
 
 
+def is_admin(user: User | None) -> bool:
+    """Whether the admin console's admin-only sections (settings, delivery, brand) are this member's."""
+    return user is not None and user.role == "admin"
+
+
 def require_admin(user: User | None, what: str = "do this") -> User:
     """The community's settings (its brand, its time zone) are an admin's."""
     user = require_active(user)
     if user.role != "admin":
         raise NotAllowed(f"Only admins can {what}.")
     return user
+
+
+def require_over(actor: User | None, member: User, what: str) -> User:
+    """A moderator acts on members and support agents (suspend, reset link, end sessions); on a
+    moderator or an admin only an admin does, as with suspensions (moderation/members.py)."""
+    actor = require_moderator(actor)
+    if member.is_moderator and actor.role != "admin":
+        raise NotAllowed(f"Only an admin can {what} a moderator or an admin.")
+    return actor
 
 
 def progress(user: User | None) -> list[dict]:

@@ -61,3 +61,33 @@ def rank_for(reputation: int) -> Rank:
         if reputation >= rank.start:
             found = rank
     return found or all_ranks[0]
+
+
+def check_ranks(value: Any) -> list[list[Any]]:
+    """The `rep.ranks` setting's rule (settings.validate): [reputation, name] pairs, the reputation
+    each starts at rising strictly from the first, names of 1 to 40 characters, no name twice."""
+    from community.errors import Invalid
+
+    if not isinstance(value, list) or not value:
+        raise Invalid(SETTING, 'Ranks are a list of [reputation, name] pairs, lowest first, e.g. [[1, "Newcomer"], [50, "Member"]].')
+    pairs: list[list[Any]] = []
+    for item in value:
+        if isinstance(item, dict):
+            item = [item.get("from"), item.get("name")]
+        if not (isinstance(item, list) and len(item) == 2):
+            raise Invalid(SETTING, f"Each rank is a [reputation, name] pair; {json.dumps(item)[:60]} is not.")
+        start, name = item
+        if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start <= settings.LARGEST:
+            raise Invalid(SETTING, f"A rank starts at a whole number of reputation, 0 or more; {json.dumps(start)[:40]} is not one.")
+        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 40:
+            raise Invalid(SETTING, "Each rank needs a name of 1 to 40 characters.")
+        if pairs and start <= pairs[-1][0]:
+            raise Invalid(SETTING, f"List the ranks lowest first, each starting above the one before: "
+                                   f"{name.strip()!r} starts at {start}, not above {pairs[-1][1]!r} at {pairs[-1][0]}.")
+        if any(name.strip() == p[1] for p in pairs):
+            raise Invalid(SETTING, f"Two ranks are called {name.strip()!r}; give each its own name.")
+        pairs.append([start, name.strip()])
+    return pairs
+
+
+settings.rule(SETTING, check_ranks)

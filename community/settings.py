@@ -1,14 +1,31 @@
 """The community's tunable numbers: reputation points, privilege thresholds, limits, SLAs.
 
 Each number is declared once here (or by the room that owns it, via `declare`) with its
-default; a community overrides it with a row in the `community_setting` table.
+default; a community overrides it with a row in the `community_setting` table. A value is
+stored only once `validate` accepts it: the type of its default, the sign of its default (a
+count or a number of minutes is never negative, a penalty never positive), and the rule its owner
+declared (`declare(check=)`, or `rule(name, check)` from the module that reads it). Every change
+bumps the settings generation (a row of `content_generation`), and each process re-reads the
+stored values when that changed (`refresh`, at most every FOLLOW_SECONDS; `follow` is the loop),
+so a change saved in one worker is in force in every worker and host within about a second.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+log = logging.getLogger("community.settings")
+
+# A setting's own rule: returns the value to store (tidied, e.g. a colour in lower case) or raises
+# community.errors.Invalid; validate names the setting as the error's field, whatever field it named.
+Check = Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -20,16 +37,45 @@ class Tunable:
 
 
 DECLARED: dict[str, Tunable] = {}
-_overrides: dict[str, Any] = {}
+CHECKS: dict[str, Check] = {}
+# The console's sections, in this order, with what they are called; a group not named here shows after them.
+GROUPS: dict[str, str] = {
+    "reputation": "Reputation", "privileges": "Privileges", "new_members": "New members",
+    "support": "SLA and business hours", "flags": "Flags and review", "limits": "Limits", "mail": "Mail",
+    "brand": "Brand and time zone", "auth": "Sessions and sign-in", "ui": "Pages", "insights": "Insights",
+}
+GENERATION_ROW = 2  # content_generation's row that every settings change bumps (row 1 is the content's)
+FOLLOW_SECONDS = 1.0
+LARGEST = 2**31 - 1  # a whole number a setting may hold: what a database integer column holds
+
+_stored: dict[str, Any] = {}  # the table's overrides, as this process last read them
+_local: dict[str, Any] = {}  # this process only (tests, demos); wins over the table
+_known_generation: int | None = None
+_checked_at = -math.inf
+# Called after another process's change was read in (e.g. forget pages kept with the old values).
+AFTER_RELOAD: list[Callable[[], None]] = []
 
 
-def declare(name: str, default: Any, description: str, group: str = "general") -> None:
+def declare(name: str, default: Any, description: str, group: str = "general", check: Check | None = None) -> None:
     DECLARED[name] = Tunable(name, default, description, group)
+    if check is not None:
+        CHECKS[name] = check
+
+
+def rule(name: str, check: Check) -> None:
+    """Give an already declared setting its rule, from the module whose code reads the value."""
+    CHECKS[name] = check
+
+
+def group_label(group: str) -> str:
+    return GROUPS.get(group, group.replace("_", " ").capitalize())
 
 
 def get(name: str) -> Any:
-    if name in _overrides:
-        return _overrides[name]
+    if name in _local:
+        return _local[name]
+    if name in _stored:
+        return _stored[name]
     return DECLARED[name].default
 
 
@@ -37,41 +83,232 @@ def all_values() -> dict[str, Any]:
     return {name: get(name) for name in DECLARED}
 
 
+# ---- rules ---------------------------------------------------------------------------------------
+
+def between(low: float | None, high: float | None, unit: str = "") -> Check:
+    """A rule: a number from `low` to `high` (either end open when None)."""
+    def check(value: Any) -> Any:
+        from community.errors import Invalid
+
+        what = f" {unit}" if unit else ""
+        if low is not None and value < low:
+            raise Invalid(None, f"Give {low:g} or more{what}." if low else f"This cannot be negative: give 0 or more{what}.")
+        if high is not None and value > high:
+            raise Invalid(None, f"Give at most {high:,g}{what}.")
+        return value
+
+    return check
+
+
+def _storable(name: str, value: Any) -> None:
+    """What a JSON column holds and a database stores: finite numbers, text without refused characters."""
+    from community import inputs
+    from community.errors import Invalid
+
+    stack, seen = [value], 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > 10_000:
+            raise Invalid(name, "This value is too large to store as a setting.")
+        if isinstance(item, float) and not math.isfinite(item):
+            raise Invalid(name, "Numbers must be finite.")
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) > 10**15:
+            raise Invalid(name, f"{item} is too large a number for a setting.")
+        if isinstance(item, str):
+            inputs.check_text(name, item)
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            for k, v in item.items():
+                inputs.check_text(name, k)
+                stack.append(v)
+        elif not (item is None or isinstance(item, (bool, int, float))):
+            raise Invalid(name, "This is not a value a setting can hold.")
+
+
+def _number(name: str, value: Any, whole: bool) -> int | float:
+    from community.errors import Invalid
+
+    kind = "a whole number" if whole else "a number"
+    if isinstance(value, str):
+        text = value.strip().replace(",", "") if len(value) < 40 else ""
+        try:
+            value = int(text) if whole else float(text)
+        except ValueError:
+            raise Invalid(name, f"{name} takes {kind}" + (f"; “{value.strip()[:40]}” is not one." if value.strip() else ".")) from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
+        raise Invalid(name, f"{name} takes {kind}.")
+    if whole:
+        if isinstance(value, float) and not value.is_integer():
+            raise Invalid(name, f"{name} takes a whole number, not {value:g}.")
+        value = int(value)
+        if abs(value) > LARGEST:
+            raise Invalid(name, f"{value} is too large for {name}.")
+    return value
+
+
+def validate(name: Any, value: Any) -> Any:
+    """The value as it would be stored, or Invalid naming the setting (the field) and what is wrong."""
+    from community.errors import Invalid
+
+    if not isinstance(name, str) or name not in DECLARED:
+        shown = name[:80] if isinstance(name, str) else name
+        raise Invalid(name if isinstance(name, str) else "name", f"There is no setting called {shown!r}.")
+    default = DECLARED[name].default
+    _storable(name, value)
+    if isinstance(default, bool):
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            value = value.strip().lower() == "true"
+        if not isinstance(value, bool):
+            raise Invalid(name, f"{name} takes true or false.")
+    elif isinstance(default, (int, float)):
+        value = _number(name, value, whole=isinstance(default, int))
+        if name in CHECKS:
+            pass  # its own rule says what range it takes
+        elif default >= 0 and value < 0:
+            raise Invalid(name, f"{name} cannot be negative: give 0 or more.")
+        if default < 0 and value > 0:
+            raise Invalid(name, f"{name} is a loss of reputation: give 0 or a negative number.")
+    elif isinstance(default, str) and not isinstance(value, str):
+        raise Invalid(name, f"{name} takes text.")
+    elif isinstance(default, list) and not isinstance(value, list):
+        raise Invalid(name, f"{name} takes a list, written in JSON like {json.dumps(default)}.")
+    elif isinstance(default, dict) and not isinstance(value, dict):
+        raise Invalid(name, f"{name} takes an object, written in JSON like {json.dumps(default)}.")
+    check = CHECKS.get(name)
+    if check is not None:
+        try:
+            value = check(value)
+        except Invalid as err:
+            raise Invalid(name, err.message) from None
+    return value
+
+
+# ---- storing and following -----------------------------------------------------------------------
+
+async def _generation(conn: Any = None) -> int:
+    from community import db
+
+    rows = await db.fetch("SELECT value FROM content_generation WHERE id = ?", [GENERATION_ROW], conn)
+    return int(rows[0]["value"]) if rows else 0
+
+
 async def load() -> None:
     """Read the stored overrides into this process."""
+    global _known_generation, _checked_at
     from community.models import CommunitySetting
 
-    _overrides.clear()
+    generation = await _generation()  # first: a change saved while the rows are read is read again next time
+    stored = {}
     for row in await CommunitySetting.all():
         if row.name in DECLARED:
-            _overrides[row.name] = json.loads(row.value)
+            try:
+                stored[row.name] = json.loads(row.value)
+            except ValueError:
+                log.warning("setting %s holds %r, which is not JSON; its default is in force", row.name, row.value[:80])
+    _stored.clear()
+    _stored.update(stored)
+    _known_generation, _checked_at = generation, time.monotonic()
 
 
-async def put(name: str, value: Any) -> None:
-    from community.errors import Invalid
-    from community.models import CommunitySetting
+async def refresh(force: bool = False) -> bool:
+    """Re-read the stored values if any process changed them since this one last read them (one
+    small query, at most every FOLLOW_SECONDS unless `force`). Returns whether they were read."""
+    global _checked_at
+    now = time.monotonic()
+    if not force and now - _checked_at < FOLLOW_SECONDS:
+        return False
+    _checked_at = now
+    if await _generation() == _known_generation:
+        return False
+    await load()
+    for hook in AFTER_RELOAD:
+        hook()
+    return True
 
-    if name not in DECLARED:
-        raise Invalid("name", f"There is no setting called {name!r}.")
-    default = DECLARED[name].default
-    if isinstance(default, bool) and not isinstance(value, bool):
-        raise Invalid("value", f"{name} takes true or false.")
-    if isinstance(default, int) and not isinstance(default, bool):
+
+async def follow(every: float = FOLLOW_SECONDS) -> None:
+    """Keep this process's settings in step with the table: what a worker's (or a command's) loop runs."""
+    while True:
         try:
-            value = int(value)
-        except (TypeError, ValueError):
-            raise Invalid("value", f"{name} takes a whole number.") from None
-    await CommunitySetting.update_or_create(name=name, defaults={"value": json.dumps(value)})
-    _overrides[name] = value
+            await refresh(force=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database is away for a moment: the values in force stay, and the next look tries again
+            log.warning("could not check for changed settings: %s", exc)
+        await asyncio.sleep(every)
+
+
+Also = Callable[[dict[str, tuple[Any, Any]], Any], Awaitable[None]]
+
+
+async def put_many(values: dict[str, Any], also: Also | None = None) -> dict[str, tuple[Any, Any]]:
+    """Store these values, all or none: each is validated first (Invalid names the first one refused,
+    and nothing is written). Returns {name: (old, new)} for those that changed, the old values read
+    in the writing transaction; `also(changes, conn)` writes more in that transaction (the audit log).
+    Every process takes them up within about a second (`refresh`); this one at once."""
+    from community import db
+
+    checked = {name: validate(name, value) for name, value in values.items()}
+    changes: dict[str, tuple[Any, Any]] = {}
+    present: set[str] = set()
+
+    @db.retried
+    async def write() -> None:
+        changes.clear()
+        present.clear()
+        async with db.transaction() as conn:
+            marks = ", ".join("?" * len(checked))
+            for row in await db.fetch(f"SELECT name, value FROM community_setting WHERE name IN ({marks})", list(checked), conn):
+                present.add(row["name"])
+                try:
+                    old = json.loads(row["value"])
+                except ValueError:
+                    old = row["value"]
+                if old != checked[row["name"]]:
+                    changes[row["name"]] = (old, checked[row["name"]])
+            for name, new in checked.items():
+                if name not in present and new != DECLARED[name].default:
+                    changes[name] = (DECLARED[name].default, new)
+            if not changes:
+                return
+            for name in sorted(changes):  # in name order: two admins' saves lock rows in one order
+                await db.execute("INSERT INTO community_setting (name, value) VALUES (?, ?) "
+                                 "ON CONFLICT (name) DO UPDATE SET value = excluded.value", [name, json.dumps(changes[name][1])], conn)
+            await db.execute("INSERT INTO content_generation (id, value) VALUES (?, 1) "
+                             "ON CONFLICT (id) DO UPDATE SET value = content_generation.value + 1", [GENERATION_ROW], conn)
+            if also is not None:
+                await also(dict(sorted(changes.items())), conn)
+
+    if checked:
+        await write()
+    for name, new in checked.items():
+        if name in present or name in changes:
+            _stored[name] = new
+        else:
+            _stored.pop(name, None)  # no row, and the default was asked for
+        _local.pop(name, None)
+    return dict(sorted(changes.items()))
+
+
+async def put(name: str, value: Any) -> Any:
+    """Store one value (validated as `put_many` does); returns the value stored."""
+    await put_many({name: value})
+    return get(name)
 
 
 def reset_overrides() -> None:
-    _overrides.clear()
+    """Forget every value this process holds (tests: each starts from the defaults and a new database)."""
+    global _known_generation, _checked_at
+    _stored.clear()
+    _local.clear()
+    _known_generation, _checked_at = None, -math.inf
 
 
 def override(name: str, value: Any) -> None:
     """Set a value in this process only (tests, demos)."""
-    _overrides[name] = value
+    _local[name] = value
 
 
 # Reputation (Stack Exchange's current rules).
@@ -98,10 +335,10 @@ declare("priv.close", 3000, "Cast close and reopen votes", "privileges")
 declare("priv.moderate", 10000, "Moderator tools", "privileges")
 
 # New members and abuse limits.
-declare("limit.new_member_rep", 10, "Below this reputation a member counts as new", "limits")
-declare("limit.new_member_questions_per_day", 3, "Questions a new member may ask in their first day", "limits")
-declare("limit.new_member_answers_per_day", 10, "Answers a new member may post in their first day", "limits")
-declare("limit.new_member_links", 2, "Links a new member may put in one post", "limits")
+declare("limit.new_member_rep", 10, "Below this reputation a member counts as new", "new_members")
+declare("limit.new_member_questions_per_day", 3, "Questions a new member may ask in their first day", "new_members")
+declare("limit.new_member_answers_per_day", 10, "Answers a new member may post in their first day", "new_members")
+declare("limit.new_member_links", 2, "Links a new member may put in one post", "new_members")
 # Log-in slows down, never locks: failures are counted per account and address pair (and, more
 # generously, per address), and past the free ones each try must wait (community.accounts).
 declare("limit.login_failures_per_pair", 5, "Failed log-ins to one account from one address in an hour before tries must wait", "limits")
@@ -137,3 +374,13 @@ declare("auth.token_days", 90, "Days an API token works after it is issued", "au
 declare("auth.seen_every_minutes", 5, "Minutes between updates of a session's last-seen and a token's last-used time", "auth")
 declare("auth.password_change_failures", 5, "Wrong current passwords a member may give in an hour when changing it", "auth")
 declare("ui.unread_poll_seconds", 45, "Seconds between a member's page asking for its unread count (only while it is visible)", "ui")
+
+# Rules past a number's sign (validate). The formats of the per-tag SLAs, the business hours and the
+# ranks are checked by the code that reads them (community/support/policy.py, community/ranks.py).
+MAX_SLA_MINUTES = 525_600  # a year: past it a deadline is no deadline
+for _name in ("sla.first_answer_minutes", "sla.claim_minutes", "sla.first_reply_minutes"):
+    rule(_name, between(1, MAX_SLA_MINUTES, "minutes"))
+rule("auth.token_days", between(1, 3650, "days"))
+rule("auth.seen_every_minutes", between(1, 1440, "minutes"))
+rule("auth.password_change_failures", between(1, None))
+rule("ui.unread_poll_seconds", between(1, 86_400, "seconds"))

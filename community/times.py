@@ -21,7 +21,17 @@ from markupsafe import Markup, escape
 
 from community import clock, settings
 
-settings.declare("site.time_zone", "UTC", "The community's time zone: times for visitors and for members who chose none", "look")
+settings.declare("site.time_zone", "UTC", "The community's time zone: times for visitors and for members who chose none", "brand")
+
+
+def _check_site_zone(value: Any) -> str:
+    """`site.time_zone`'s rule: a time zone from the list members choose from ("" means UTC)."""
+    from community import profile
+
+    return profile.check_time_zone(value) or "UTC"
+
+
+settings.rule("site.time_zone", _check_site_zone)
 
 # The zone name of the page being rendered ("" until a page sets it: the community's).
 reader: contextvars.ContextVar[str] = contextvars.ContextVar("reader_time_zone", default="")

@@ -5,7 +5,7 @@ The room's tunable numbers are declared here, so importing any part of the room 
 
 from __future__ import annotations
 
-from community.settings import declare
+from community.settings import between, declare, rule
 
 # A flag's weight = base + reputation bonus + accuracy bonus - declined penalty, never below the minimum.
 declare("flag.weight_base", 10, "Weight of a flag from a member with no flag history", "flags")
@@ -20,3 +20,5 @@ declare("flag.hide_threshold", 30, "Weighted spam and abuse flags at which a pos
 declare("review.removal_votes", 2, "Reviewers (not moderators) who must agree before the review queue removes a post "
         "(spam, rude or delete); one is enough once the post's spam and abuse flags reach the hide threshold", "flags")
 declare("close.votes_needed", 3, "Close (or reopen) votes that close (or reopen) a question", "flags")
+for _name in ("flag.weight_min", "flag.hide_threshold", "review.removal_votes", "close.votes_needed"):
+    rule(_name, between(1, None))  # 0 would let nothing, or anything, through

@@ -13,6 +13,10 @@ ACTIONS = (
     "flag", "auto_hide", "hide", "unhide", "spam", "rude", "delete", "undelete", "lock", "unlock",
     "close_vote", "reopen_vote", "close", "reopen", "leave_open", "leave_closed", "edit", "suggest_edit",
     "approve_edit", "reject_edit", "rollback", "decline_flags", "looks_ok", "suspend", "unsuspend", "queue", "review_vote",
+    # The admin console (community/admin/members.py, delivery.py).
+    "spam_hold", "spam_release",  # the spam triage (moderation/spam.py)
+    "role", "reset_link", "end_sessions", "retry_delivery", "clear_bounce",
+    "setting",  # the admin console's settings (community/admin/setting_changes.py)
 )
 # What the log page shows for each action: a person reads "Closed", never `close_vote`.
 ACTION_TITLES = {
@@ -23,6 +27,10 @@ ACTION_TITLES = {
     "approve_edit": "Approved an edit", "reject_edit": "Rejected an edit", "rollback": "Rolled back",
     "decline_flags": "Declined the flags", "looks_ok": "Reviewed: looks OK", "suspend": "Suspended", "unsuspend": "Unsuspended",
     "queue": "Sent to review", "review_vote": "Review vote",
+    "spam_hold": "Held as suspected spam", "spam_release": "Released: not spam",
+    "role": "Changed the role", "reset_link": "Sent a password reset link", "end_sessions": "Ended all sessions",
+    "retry_delivery": "Retried a delivery", "clear_bounce": "Cleared a bouncing address",
+    "setting": "Changed a setting",
 }
 PAGE_SIZE = 50
 

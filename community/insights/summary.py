@@ -34,6 +34,7 @@ from community.insights.periods import Period, day_number
 
 settings.declare("insights.answered_within_hour_target", 95,
                  "Target share (%) of questions answered by the community within an hour", "insights")
+settings.rule("insights.answered_within_hour_target", settings.between(0, 100, "%"))
 
 HOUR_MS = 3_600_000
 TOP = 10

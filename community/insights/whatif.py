@@ -26,6 +26,7 @@ from community.insights.periods import Period, day_number
 
 settings.declare("insights.handling_minutes", 12,
                  "Minutes an agent spends on one escalated question (for the SLA what-if)", "insights")
+settings.rule("insights.handling_minutes", settings.between(1, 1440, "minutes"))
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000

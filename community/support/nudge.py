@@ -37,6 +37,8 @@ settings.declare("support.nudge_max", 5, "Members nudged about one question at m
 settings.declare("support.nudge_recent_days", 90, "Nudged members are ranked by their accepted answers in the "
                  "question's tags over this many days", "support")
 settings.declare("support.nudge_per_hour", 3, "Nudges one member may get in an hour at most", "support")
+settings.rule("support.nudge_share", settings.between(0, 1))
+settings.rule("support.nudge_recent_days", settings.between(1, 3650, "days"))
 
 BATCH = 100  # questions per transaction: each notifies up to nudge_max members
 

@@ -44,6 +44,11 @@ def configure(sla_first_answer: str = "") -> None:
     _first_answer_override = parse_sla(sla_first_answer) if sla_first_answer.strip() else None
 
 
+def first_answer_override() -> float | None:
+    """The deployment's SLA_FIRST_ANSWER in seconds, when it is set (it wins over the setting)."""
+    return _first_answer_override
+
+
 @dataclass(frozen=True)
 class BusinessHours:
     """Working days (0 = Monday) and hours, in a named time zone."""
@@ -110,7 +115,10 @@ def parse_business_hours(raw: Any) -> BusinessHours | None:
     except (ZoneInfoNotFoundError, ValueError):
         raise Invalid("sla.business_hours", f"Unknown time zone {raw.get('timezone')!r}; use a name like Europe/London.") from None
     days: set[int] = set()
-    for d in raw.get("days", [0, 1, 2, 3, 4]):
+    listed = raw.get("days", [0, 1, 2, 3, 4])
+    if not isinstance(listed, list):
+        raise Invalid("sla.business_hours", 'List the working days, e.g. "days": ["mon", "tue", "wed", "thu", "fri"].')
+    for d in listed:
         if isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6:
             days.add(d)
         elif isinstance(d, str) and d.strip().lower()[:3] in DAY_NAMES:
@@ -121,6 +129,58 @@ def parse_business_hours(raw: Any) -> BusinessHours | None:
     if not days or start >= end:
         raise Invalid("sla.business_hours", "Business hours need at least one day and a start before the end.")
     return BusinessHours(zone, frozenset(days), start, end)
+
+
+BUSINESS_HOURS_KEYS = ("timezone", "days", "start", "end")
+
+
+def check_business_hours(value: Any) -> dict[str, Any] | None:
+    """The `sla.business_hours` setting's rule: none, or what `parse_business_hours` reads, in a time
+    zone that exists and with no other keys (a misspelt "timzone" would quietly mean UTC)."""
+    from community import profile
+
+    if value in (None, {}, ""):
+        return None
+    if not isinstance(value, dict):
+        raise Invalid("sla.business_hours", 'Business hours are an object such as {"timezone": "Europe/London", '
+                                            '"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}, or none.')
+    unknown = [k for k in value if k not in BUSINESS_HOURS_KEYS]
+    if unknown:
+        raise Invalid("sla.business_hours", f"Business hours take only {', '.join(BUSINESS_HOURS_KEYS)}; "
+                                            f"{str(unknown[0])[:40]!r} is not one of them.")
+    zone = value.get("timezone", "UTC")
+    if not isinstance(zone, str) or zone.strip() not in profile.time_zones():
+        shown = zone.strip()[:60] if isinstance(zone, str) else zone
+        raise Invalid("sla.business_hours", f"Unknown time zone {shown!r}; use a name like Europe/London.")
+    for key in ("start", "end"):
+        if key in value and not isinstance(value[key], str):
+            raise Invalid("sla.business_hours", f'Write {key} as "HH:MM" in quotes, e.g. "09:00".')
+    parse_business_hours(value)
+    return {**value, "timezone": zone.strip()} if "timezone" in value else value
+
+
+def check_tag_minutes(value: Any) -> dict[str, Any]:
+    """The `sla.tag_minutes` setting's rule: tag names (as tags are written) to positive minutes."""
+    from community.questions import TAG_RE
+
+    if not isinstance(value, dict):
+        raise Invalid("sla.tag_minutes", 'Per-tag SLAs are an object of tag name to minutes, e.g. {"billing": 15}.')
+    tidy: dict[str, Any] = {}
+    for tag, minutes in value.items():
+        name = tag.strip().lower()
+        if not TAG_RE.match(name):
+            raise Invalid("sla.tag_minutes", f"{tag[:40]!r} is not a tag name: tags are 1 to 35 lower-case letters, "
+                                             "digits and + # . -")
+        if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes > 0:
+            raise Invalid("sla.tag_minutes", f"The SLA for {name!r} must be a number of minutes above 0.")
+        if minutes > settings.MAX_SLA_MINUTES:
+            raise Invalid("sla.tag_minutes", f"The SLA for {name!r} may be at most {settings.MAX_SLA_MINUTES:,} minutes (a year).")
+        tidy[name] = minutes
+    return tidy
+
+
+settings.rule("sla.business_hours", check_business_hours)
+settings.rule("sla.tag_minutes", check_tag_minutes)
 
 
 @dataclass(frozen=True)
