@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from community import (account_api, account_deletion, accounts, avatars, email_address, inputs, privileges,
+from community import (account_api, account_deletion, accounts, avatars, email_address, inputs, oidc, privileges,
                        profile, settings, web)
 from community.errors import BadRequest, Conflict, Invalid, NotAllowed, NotFound, TooLarge, TooMany
 from community.mail_links import CONFIRM_MAX_AGE, Site
@@ -85,6 +85,7 @@ async def account_page(request: Request) -> Response:
 
 async def change_password(request: Request) -> Response:
     user = privileges.require_user(await current_user(request))
+    oidc.refuse_passwords(request, user)
     form = await read_form(request)
     try:
         await accounts.change_password(user, form.get("current_password"), form.get("new_password"), session_key(request))

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from community import (acceptance, accounts, email_address, notification_settings, notifications, preferences, privileges,
+from community import (acceptance, accounts, email_address, notification_settings, notifications, oidc, preferences, privileges,
                        questions, reputation, serialise, uploads, voting, watches)
 from community.errors import Invalid, NotFound, TooLarge
 from community.inputs import REFUSED
@@ -52,6 +52,7 @@ async def question_json(q: Any, viewer: Any, with_answers: bool = True) -> dict:
 
 
 async def create_user(request: Request) -> Response:
+    oidc.refuse_passwords(request)  # SSO_ONLY: members come in through the company's sign-in
     body = await read_json(request)
     user = await accounts.sign_up(body.get("username"), body.get("email"), body.get("password"),
                                   address=client_address(request))
@@ -62,6 +63,7 @@ async def create_user(request: Request) -> Response:
 async def create_token(request: Request) -> Response:
     body = await read_json(request)
     user = await accounts.authenticate(body.get("username"), body.get("password"), client_address(request))
+    oidc.refuse_passwords(request, user)  # SSO_ONLY: only an admin's password still gets a token
     token, row = await accounts.new_token(user, body.get("label"))
     return JSONResponse({"token": token, **serialise.api_token(row), "user": serialise.me(user)}, status_code=201)
 

@@ -6,8 +6,11 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dotenv import dotenv_values
+
+from community import oidc_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,6 +64,10 @@ class Config:
     # Proxies (addresses or CIDR ranges, comma-separated, "*" for any) whose X-Forwarded-For names the
     # client; empty: trust none, every limit counts the connecting address.
     forwarded_allow_ips: str = ""
+    # Sign-in with OpenID Connect (community/oidc.py): the providers (OIDC_PROVIDERS, a JSON list, checked by
+    # community/oidc_settings.py) and SSO_ONLY (members sign in only through them; admins keep /admin/login).
+    oidc_providers: list[Any] = field(default_factory=list)
+    sso_only: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -71,6 +78,7 @@ class Config:
             self.index_dir = self.var_dir / "index"
         self.index_dir = Path(self.index_dir)
         self.upload_dir = Path(self.upload_dir) if self.upload_dir is not None else self.var_dir / "uploads"
+        self.oidc_providers = oidc_settings.check(self.oidc_providers)  # a malformed value stops the start
 
     @property
     def is_postgres(self) -> bool:
@@ -124,6 +132,8 @@ class Config:
             support_webhook_secret=get("SUPPORT_WEBHOOK_SECRET", ""),
             page_cache=_truthy(get("PAGE_CACHE", "1")),
             forwarded_allow_ips=get("FORWARDED_ALLOW_IPS", "").strip(),
+            oidc_providers=oidc_settings.parse(get("OIDC_PROVIDERS", "")),
+            sso_only=_truthy(get("SSO_ONLY", "0")),
             extra=dict(source),
         )
 
