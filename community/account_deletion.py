@@ -17,7 +17,7 @@ from tortoise.expressions import F
 from community import accounts, avatars, clock, db, privileges, reputation
 from community.errors import Conflict, Invalid, NotAllowed, NotFound
 from community.models import (LoginFailure, Notification, NotificationPreference, OutgoingMail, Post, QuestionWatch,
-                              TagWatch, User, Vote)
+                              TagWatch, User, UserIdentity, Vote)
 from community.profile import DELETED_NAME
 from community.questions import bump_generation, lock_post
 from search import outbox
@@ -35,11 +35,14 @@ async def _refuse_last_admin(member: User) -> None:
 
 
 async def delete_own(user: User | None, password: Any, confirm: Any, config: Any) -> User:
-    """The member deletes their own account: they type "delete" and their password."""
+    """The member deletes their own account: they type "delete" and their password (a member who
+    signs in only through an OpenID Connect provider has none)."""
     user = privileges.require_user(user)
     if not isinstance(confirm, str) or confirm.strip().lower() != CONFIRM_WORD:
         raise Invalid("confirm", f"Type “{CONFIRM_WORD}” to confirm that the account should go.")
-    await accounts.check_current_password(user, password, "delete_password")
+    if user.password_hash is not None or not await UserIdentity.filter(user_id=user.id).exists():
+        await accounts.check_current_password(user, password, "delete_password")
+    # else a member who only signs in through a provider: their signed-in session and the word suffice
     await _refuse_last_admin(user)
     return await _delete(user.id, config)
 
@@ -90,7 +93,7 @@ async def _delete_rows(member_id: int) -> str:
             deleted_at=clock.now())
         await accounts.end_sessions(member.id, conn)
         await accounts.revoke_tokens(member.id, conn)
-        for model in (NotificationPreference, QuestionWatch, TagWatch, Notification):
+        for model in (NotificationPreference, QuestionWatch, TagWatch, Notification, UserIdentity):
             await model.filter(user_id=member.id).using_db(conn).delete()
         await OutgoingMail.filter(user_id=member.id).using_db(conn).delete()
         await LoginFailure.filter(key__in=[f"change:{member.id}"]).using_db(conn).delete()

@@ -405,3 +405,22 @@ def test_a_malformed_oidc_providers_value_stops_the_start_with_a_clear_message()
     ok = Config.from_env({"OIDC_PROVIDERS": '[{"name": "acme", "label": "Acme", "client_id": "x", "issuer": "https://id.example"}]',
                           "SSO_ONLY": "1"})
     assert ok.sso_only and ok.oidc_providers[0].scopes == "openid email profile"
+
+
+async def test_a_member_who_signs_in_only_through_the_provider_deletes_their_account_without_a_password(client, provider):
+    _agent(provider, "dana", groups=[])
+    await _sign_in(client, provider, "dana")
+    page = await client.get("/account")
+    assert 'id="delete_password"' not in page.text  # they have no password to give
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    r = await client.post("/account/delete", data={"csrf_token": csrf, "confirm": "no"})
+    assert r.status_code == 422 and "delete" in r.text
+    r = await client.post("/account/delete", data={"csrf_token": csrf, "confirm": "delete"})
+    assert r.status_code in (200, 303), r.text
+    assert not await UserIdentity.filter(subject="acme-dana").exists()  # the provider's account no longer leads here
+    assert await User.filter(username="dana").count() == 0
+    assert await User.filter(deleted_at__isnull=False).count() == 1
+    # Signing in again makes a new, empty account rather than reviving the deleted one.
+    await _sign_in(client, provider, "dana")
+    assert await _signed_in_as(client) == "dana"
+    assert await User.filter(username="dana", deleted_at=None).count() == 1
