@@ -18,8 +18,20 @@ def register(cli: click.Group, run: Callable[[Callable[[Config], Awaitable[Any]]
         from search.indexer import Indexer
 
         async def go(cfg: Config) -> None:
+            from search import whoosh_owner
+
+            claim = whoosh_owner.OutboxClaim(cfg) if whoosh_owner.applies(cfg) else None
+            if claim is not None:
+                try:
+                    await claim.start()
+                except whoosh_owner.OutboxTaken as exc:
+                    raise click.ClickException(str(exc)) from None
             click.echo(f"Indexing into {cfg.search_backend} ({cfg.index_dir if cfg.search_backend == 'whoosh' else 'search_document'}); Ctrl-C to stop.")
-            await Indexer(backend_for(cfg)).run()
+            try:
+                await Indexer(backend_for(cfg), claim=claim).run()
+            finally:
+                if claim is not None:
+                    await claim.close()
 
         try:
             run(go)

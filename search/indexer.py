@@ -43,9 +43,10 @@ class VectorFill(vectors.Fill):
 
 
 class Indexer:
-    def __init__(self, backend: SearchBackend, batch: int = BATCH) -> None:
+    def __init__(self, backend: SearchBackend, batch: int = BATCH, claim: Any = None) -> None:
         self.backend = backend
         self.batch = batch
+        self.claim = claim  # search.whoosh_owner.OutboxClaim: a Whoosh index on PostgreSQL drains only while it holds it
 
     @contextlib.asynccontextmanager
     async def _turn(self) -> AsyncIterator[tuple[bool, Any]]:
@@ -71,6 +72,8 @@ class Indexer:
     async def drain_once(self) -> int:
         """Index one batch of outbox rows; returns how many rows it handled (0: nothing to do)."""
         if not await db.fetch("SELECT id FROM search_outbox LIMIT 1"):
+            return 0
+        if self.claim is not None and not await self.claim.may_drain():
             return 0
         async with self._turn() as (mine, conn):
             if not mine:

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from community import openapi, pages
 from community.web import client_address, current_user, page_number, read_json, redirect, render
-from search import deflection
+from search import deflection, whoosh_owner
 from search.backend import search_backend
 from search.indexer import Indexer
 from search.results import SearchPage
@@ -125,9 +125,24 @@ async def _asked(request: Request, question: Any, form: dict) -> None:
 async def startup(app: Starlette) -> list:
     backend = search_backend(app)
     tasks = [_warm(backend)] if getattr(backend, "neighbours", None) is not None else []
-    if app.state.config.run_indexer:
-        tasks.append(Indexer(backend).run())
+    config = app.state.config
+    claim = None
+    if whoosh_owner.applies(config):
+        # A Whoosh index follows the database's outbox on one host: refuse to start beside another's.
+        claim = whoosh_owner.OutboxClaim(config)
+        await claim.start(take=config.run_indexer)
+    if config.run_indexer:
+        tasks.append(_indexing(Indexer(backend, claim=claim)))
     return tasks
+
+
+async def _indexing(indexer: Indexer) -> None:
+    """Run the indexer; its claim on the outbox (if any) is let go when it stops."""
+    try:
+        await indexer.run()
+    finally:
+        if indexer.claim is not None:
+            await indexer.claim.close()
 
 
 async def _warm(backend: Any) -> None:
