@@ -12,12 +12,12 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from community import (account_pages, api, db, headers, idempotency, inputs, openapi, pages, questions, settings, watch_pages,
+from community import (access_log, account_pages, api, db, dbpool, headers, honeypot, idempotency, inputs, openapi, pages, questions, readiness, settings, watch_pages,
                        web)
 from community.config import ROOT, Config
 from community.errors import DomainError
@@ -65,11 +65,6 @@ async def bare(request: Request) -> Response:
     return web.templates.TemplateResponse(request, "bare.html", {"filler": "x" * 1800})
 
 
-async def healthz(request: Request) -> Response:
-    await db.fetch("SELECT 1 AS ok")
-    return PlainTextResponse("ok")
-
-
 def _proxy_headers(config: Config) -> list[Middleware]:
     """Take the client's address from X-Forwarded-For only when the peer is a proxy named in
     FORWARDED_ALLOW_IPS (`run.py serve` turns uvicorn's own handling, which trusts loopback, off)."""
@@ -86,15 +81,21 @@ def create_app(config: Config | None = None, manage_db: bool = True, background:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_db:
-            await db.init(config.database_url)
-        await settings.load()
-        await questions.ensure_generation_row()
+            await db.init(config.database_url, dbpool.PoolSettings.for_server(config.extra or None))
         tasks: list[asyncio.Task] = []
+
+        def room_start(start: Callable[[Starlette], Awaitable[list]]) -> Callable[[], Awaitable[None]]:
+            async def step() -> None:
+                tasks.extend(asyncio.create_task(c) for c in await start(app) or [])
+            return step
+
+        # The start-up work that needs the database: with the database unreachable, the server serves
+        # 503 and finishes it in the background once the database answers (community/readiness.py).
+        steps: list[Callable[[], Awaitable[object]]] = [readiness.migrate_if_asked, settings.load,
+                                                        questions.ensure_generation_row]
         if background:
-            for room in rooms:
-                start: Callable[[Starlette], Awaitable[list]] | None = getattr(room, "startup", None)
-                if start is not None:
-                    tasks += [asyncio.create_task(c) for c in await start(app) or []]
+            steps += [room_start(room.startup) for room in rooms if getattr(room, "startup", None) is not None]
+        await readiness.start(app, readiness.StartUp(steps), tasks, defer=manage_db)
         try:
             yield
         finally:
@@ -107,7 +108,6 @@ def create_app(config: Config | None = None, manage_db: bool = True, background:
                 await db.close()
 
     routes = [
-        Route("/healthz", healthz),
         Route("/bare", bare),
         Route("/api/v1/openapi.json", openapi.openapi_json),
         Mount("/static", StaticFiles(directory=str(ROOT / "community" / "static")), name="static"),
@@ -121,15 +121,19 @@ def create_app(config: Config | None = None, manage_db: bool = True, background:
     app = Starlette(
         routes=routes,
         middleware=[
-            # First, so it wraps every response the app sends, errors and refusals included.
+            # One line per request (community/access_log.py): on for `run.py serve`, ACCESS_LOG=0 turns it off.
+            *([Middleware(access_log.AccessLog)] if access_log.enabled(config.extra) else []),
+            # Next, so it wraps every response the app sends, errors and refusals included.
             Middleware(headers.SecurityHeaders, https=config.base_url.startswith("https://")),
             Middleware(web.KeepServing),  # next, so an unexpected error's 500 gets those headers too
+            Middleware(readiness.Gate),  # 503 until a start that met an unreachable database is done
             *_proxy_headers(config),
             Middleware(web.BodyLimit),
             Middleware(web.SessionCookies, secret_key=config.ensure_secret(), session_cookie="session",
                        same_site="lax", https_only=config.base_url.startswith("https://"), max_age=30 * 86400),
             Middleware(inputs.AddressCheck),  # inside the session, so its refusal page knows who is asking
             Middleware(idempotency.IdempotencyKeys),  # inside the session: a key belongs to the member sending it
+            Middleware(honeypot.Forget),  # the form's honeypot (community/honeypot.py) counts for its own request only
         ],
         exception_handlers={DomainError: web.on_domain_error, HTTPException: web.on_http_error, Exception: web.on_unexpected},
         lifespan=lifespan,

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from community import (acceptance, accounts, activity, badges, email_address, honeypot, notifications, privileges, questions, ranks, reputation, seo,
+from community import (acceptance, accounts, activity, badges, email_address, honeypot, notifications, oidc, privileges, questions, ranks, reputation, seo,
                        slugs, times, voting, watches)
 from community.errors import DomainError, Invalid, NotAllowed, NotFound, TooMany
 from community.models import Post, User
@@ -300,6 +300,7 @@ async def privileges_page(request: Request) -> Response:
 
 
 async def signup_page(request: Request) -> Response:
+    oidc.refuse_passwords(request)  # SSO_ONLY: members come in through the company's sign-in
     if request.method == "GET":
         return await render(request, "community/signup.html", {"values": {}, "errors": {}, "form_page": True})
     form = await read_form(request)
@@ -320,6 +321,7 @@ async def signup_page(request: Request) -> Response:
 async def login_page(request: Request) -> Response:
     if request.method == "GET":
         return await render(request, "community/login.html", {"values": {"next": request.query_params.get("next", "/")}, "errors": {}, "form_page": True})
+    oidc.refuse_passwords(request)
     form = await read_form(request)
     try:
         user = await accounts.authenticate(form.get("username"), form.get("password"), client_address(request))
@@ -333,11 +335,13 @@ async def login_page(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     await read_form(request)
+    leave_to = await oidc.after_log_out(request)  # the provider's end-session endpoint, when signed in through one
     await log_out(request)
-    return redirect("/")
+    return redirect(leave_to or "/")
 
 
 async def forgot_page(request: Request) -> Response:
+    oidc.refuse_passwords(request)
     if request.method == "GET":
         return await render(request, "community/forgot.html", {"values": {}, "errors": {}, "form_page": True})
     form = await read_form(request)
@@ -354,9 +358,11 @@ async def reset_page(request: Request) -> Response:
     secret = request.app.state.config.ensure_secret()
     if request.method == "GET":
         user = await accounts.user_for_reset(token, secret)
+        oidc.refuse_passwords(request, user)  # SSO_ONLY: an admin's reset link still works
         return await render(request, "community/reset.html", {"who": user.username, "errors": {}, "form_page": True})
     form = await read_form(request)
     try:
+        oidc.refuse_passwords(request, await accounts.user_for_reset(token, secret))
         user = await accounts.reset_password(token, secret, form.get("password"))
     except Invalid as err:
         return await render(request, "community/reset.html", {"errors": {err.field or "form": err.message}, "form_page": True}, err.status)

@@ -43,6 +43,7 @@ GROUPS: dict[str, str] = {
     "reputation": "Reputation", "privileges": "Privileges", "new_members": "New members",
     "support": "SLA and business hours", "flags": "Flags and review", "limits": "Limits", "mail": "Mail",
     "brand": "Brand and time zone", "auth": "Sessions and sign-in", "ui": "Pages", "insights": "Insights",
+    "spam": "Spam triage",
 }
 GENERATION_ROW = 2  # content_generation's row that every settings change bumps (row 1 is the content's)
 FOLLOW_SECONDS = 1.0
@@ -230,14 +231,23 @@ async def refresh(force: bool = False) -> bool:
 
 async def follow(every: float = FOLLOW_SECONDS) -> None:
     """Keep this process's settings in step with the table: what a worker's (or a command's) loop runs."""
+    from community.loop_guard import LoopGuard
+    from community.outage import kind
+
+    guard = LoopGuard("the settings follower")  # an outage: one line, back-off, one line when it is back
     while True:
+        pause = every
         try:
             await refresh(force=True)
+            guard.ok()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the database is away for a moment: the values in force stay, and the next look tries again
-            log.warning("could not check for changed settings: %s", exc)
-        await asyncio.sleep(every)
+            if kind(exc) is None:
+                log.warning("could not check for changed settings: %s", exc)
+            else:
+                pause = guard.failed(exc, "", every)
+        await asyncio.sleep(pause)
 
 
 Also = Callable[[dict[str, tuple[Any, Any]], Any], Awaitable[None]]

@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from community import accounts, clock, counts, db, inputs, settings, slugs, times
+from community import accounts, clock, counts, db, honeypot, inputs, outage, settings, slugs, times
 from community.config import ROOT
 from community.errors import BadRequest, Busy, DomainError, NotAllowed, NotFound, TooLarge
 from community.models import User
@@ -195,11 +195,13 @@ async def read_form(request: Request) -> dict[str, Any]:
     data = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     check_csrf(request, data)
     inputs.check_form(data)
+    honeypot.note(data)  # the spam triage's signal (community/honeypot.py)
     return data
 
 
 async def read_json(request: Request) -> dict[str, Any]:
     check_api_csrf(request)
+    honeypot.note({})  # no form, no honeypot: an earlier form read in this task never counts
     raw = await request.body()
     if not raw:
         return {}
@@ -291,6 +293,9 @@ DISK_FULL_MESSAGE = "The server has run out of storage space, so this could not 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     if db.must_retry(exc):  # a deadlock in a write that does not run again by itself (db.retried)
         return await on_domain_error(request, Busy())
+    trouble = outage.kind(exc)  # the database unreachable or a statement past its timeout: 503, one log line
+    if trouble is not None:
+        return await outage.answer(request, trouble, exc)
     message = "Something went wrong on our side. Please try again in a moment."
     status = 500
     if disk_full(exc):
@@ -387,7 +392,8 @@ class KeepServing:
         except Exception as exc:
             if started:
                 raise
-            log.error("%s %s failed", scope.get("method"), scope.get("path"), exc_info=exc)
+            if outage.kind(exc) is None:  # an outage is logged by community.outage, once, not per request
+                log.error("%s %s failed", scope.get("method"), scope.get("path"), exc_info=exc)
             response = await on_unexpected(Request(scope, receive), exc)
             await response(scope, receive, send)
 

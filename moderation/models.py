@@ -6,7 +6,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 FLAG_REASONS = ("spam", "rude", "off_topic", "moderator")
-QUEUES = ("flagged", "first_post", "suggested_edit", "close", "reopen")
+QUEUES = ("flagged", "first_post", "suggested_edit", "close", "reopen", "spam")  # spam: held by moderation/spam.py
 CLOSE_REASONS = ("duplicate", "off_topic", "needs_details", "opinion_based")
 
 

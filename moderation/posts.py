@@ -98,7 +98,7 @@ async def _delete(post: Post, actor: User | None, reason: str, conn: Any, action
     if post.is_question:
         await _tag_counts(post, -1, conn)
     await visibility_changed(post, conn)
-    await close_items(post, ("flagged", "first_post", "suggested_edit", "close", "reopen"), actor, "deleted", conn)
+    await close_items(post, ("flagged", "first_post", "suggested_edit", "close", "reopen", "spam"), actor, "deleted", conn)
     await audit.record(actor, action, conn, post_id=post.id, user_id=post.author_id, reason=reason)
     return True
 

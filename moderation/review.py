@@ -23,7 +23,7 @@ from tortoise.exceptions import IntegrityError
 from community import clock, db, events, privileges, questions, settings
 from community.errors import Conflict, Invalid, NotAllowed, NotFound
 from community.models import Post, User
-from moderation import audit, closing, posts, revisions
+from moderation import audit, closing, posts, revisions, spam
 from moderation.flags import flags_on, hiding_weight
 from moderation.models import QUEUES, CloseVote, Flag, ReviewItem, ReviewVote, SuggestedEdit
 
@@ -33,6 +33,7 @@ QUEUE_TITLES = {
     "suggested_edit": "Suggested edits",
     "close": "Close votes",
     "reopen": "Reopen votes",
+    "spam": "Suspected spam",  # held by the spam triage (moderation/spam.py); moderators only
 }
 DECISIONS: dict[str, tuple[str, ...]] = {
     "flagged": ("spam", "rude", "delete", "decline"),
@@ -40,11 +41,13 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "suggested_edit": ("approve", "reject"),
     "close": ("close", "leave_open"),
     "reopen": ("reopen", "leave_closed"),
+    "spam": ("spam", "release"),
 }
 DECISION_TITLES = {
     "spam": "Spam", "rude": "Rude or abusive", "delete": "Delete", "decline": "Decline the flags",
     "looks_ok": "Looks OK", "approve": "Approve edit", "reject": "Reject edit", "close": "Vote to close",
     "leave_open": "Leave open", "reopen": "Vote to reopen", "leave_closed": "Leave closed",
+    "release": "Not spam: release",
 }
 REMOVALS = ("spam", "rude", "delete")  # decisions that remove the post: a vote, unless a moderator decides
 PAGE_SIZE = 30
@@ -102,7 +105,7 @@ def _offered(user: User) -> tuple[str, list]:
     """The SQL condition (on item `i` and its post `p`) for the waiting items this user may decide."""
     if user.is_moderator:
         return "", []
-    return (" AND NOT i.needs_moderator AND (p.author_id IS NULL OR p.author_id <> ?)"
+    return (" AND i.queue <> 'spam' AND NOT i.needs_moderator AND (p.author_id IS NULL OR p.author_id <> ?)"
             " AND (i.queue NOT IN ('flagged', 'first_post')"
             " OR NOT EXISTS (SELECT 1 FROM moderation_flag f WHERE f.post_id = i.post_id AND f.flagger_id = ?))"
             " AND NOT EXISTS (SELECT 1 FROM moderation_review_vote v WHERE v.item_id = i.id AND v.reviewer_id = ?)",
@@ -119,7 +122,8 @@ async def summary(user: User | None) -> list[QueueSummary]:
     )
     found = {r["queue"]: r for r in rows}
     return [QueueSummary(q, QUEUE_TITLES[q], int(found[q]["n"]) if q in found else 0,
-                         _parse_time(found[q]["oldest"]) if q in found else None) for q in QUEUES]
+                         _parse_time(found[q]["oldest"]) if q in found else None)
+            for q in QUEUES if q != "spam" or user.is_moderator]
 
 
 async def waiting(user: User | None, queue: Any = None, limit: int = PAGE_SIZE) -> list[ItemView]:
@@ -185,6 +189,8 @@ async def _check_reviewer(user: User, item: ReviewItem, post: Post, conn: Any) -
         raise await _already_decided(item.id, conn)
     if user.is_moderator:
         return
+    if item.queue == "spam":
+        raise NotAllowed("Only moderators decide on suspected spam.")
     if post.author_id == user.id:
         raise NotAllowed("You cannot review your own post; another reviewer will.")
     if item.needs_moderator:
@@ -224,6 +230,7 @@ async def decide(user: User | None, item_id: Any, decision: Any, reason: Any = "
         else:
             await _claim(user, item, decision, conn)
             await _carry_out(user, item, post, decision, note, conn)
+            await spam.learn(user, item.queue, post, decision, conn)  # every decision on spam teaches the model
             result = {"item_id": item.id, "queue": item.queue, "decision": decision, "decided": True, "post_id": post.id}
     if result["decided"]:
         await questions.bump_generation()
@@ -267,6 +274,7 @@ async def _vote_to_remove(user: User, item: ReviewItem, post: Post, decision: st
     default = {"spam": "Confirmed spam in review", "rude": "Rude or abusive", "delete": "Deleted in review"}[carried]
     await _claim(user, item, carried, conn)
     await _carry_out(user, item, post, carried, f"{note or default} ({why})", conn)
+    await spam.learn(user, item.queue, post, carried, conn)
     return {**result, "decision": carried, "decided": True, "waiting_for": None}
 
 
@@ -283,6 +291,8 @@ async def _carry_out(user: User, item: ReviewItem, post: Post, decision: str, no
                            reason=note or f"Declined {declined} flag{'s' if declined != 1 else ''}")
         if post.deleted_at is None:
             await posts._unhide(post, user, "Its flags were declined", conn)
+    elif decision == "release":
+        await spam.release(user, post, note, conn)
     elif decision == "looks_ok":
         await audit.record(user, "looks_ok", conn, post_id=post.id, user_id=post.author_id, reason=note)
     elif decision == "approve":
@@ -310,8 +320,8 @@ async def _vote(user: User, item: ReviewItem, decision: str, note: str) -> dict:
 async def on_first_post(post: Post, conn: Any) -> None:
     """A new member's first post waits in the first-posts queue."""
     author = await User.filter(id=post.author_id).using_db(conn).first() if post.author_id else None
-    if author is None or author.is_moderator or author.is_staff:
-        return
+    if author is None or author.is_moderator or author.is_staff or post.hidden:
+        return  # hidden: held as suspected spam, which its own queue reviews
     if author.reputation >= int(settings.get("limit.new_member_rep")):
         return
     if await Post.filter(author_id=author.id).using_db(conn).count() == 1:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from community import accounts, clock, db, questions, reputation
+from community import accounts, clock, db, questions, reputation, settings
 from community.models import Post, User
 from moderation import closing, flags, posts, revisions
 from moderation.models import ReviewItem
@@ -134,6 +134,59 @@ async def _revisions(c, h, w):
     return await c.get(f"/api/v1/posts/{q.id}/revisions", headers=h)
 
 
+async def _settings_list(c, h, w):
+    return await c.get("/api/v1/admin/settings", headers=h)
+
+
+async def _settings_change(c, h, w):
+    w.n += 1
+    return await c.patch("/api/v1/admin/settings", headers=h, json={"sla.claim_minutes": 30 + w.n})
+
+
+async def _console_target(w, role: str = "member") -> User:
+    """A fresh member for each console action, so no cell sees another's suspension or role."""
+    w.n += 1
+    return await member(f"console{w.n}", 1, role)
+
+
+async def _members_list(c, h, w):
+    return await c.get("/api/v1/admin/users?q=console", headers=h)
+
+
+def _member_patch(body: dict, role: str = "member"):
+    async def call(c, h, w):
+        return await c.patch(f"/api/v1/admin/users/{(await _console_target(w, role)).id}", headers=h, json=body)
+
+    return call
+
+
+async def _delivery(c, h, w):
+    return await c.get("/api/v1/admin/delivery", headers=h)
+
+
+async def _delivery_retry(c, h, w):
+    return await c.post("/api/v1/admin/delivery/retry", headers=h, json={"outbox": "mail"})
+
+
+async def _clear_bounce(c, h, w):
+    target = await _console_target(w)
+    await User.filter(id=target.id).update(email_bouncing_at=clock.now(), email_bounce_reason="550 no such mailbox")
+    return await c.delete(f"/api/v1/admin/bounces/{target.id}", headers=h)
+
+
+async def _spam_decide(c, h, w):
+    """Release a post the spam triage held (issue 15): moderators only, whatever the reputation."""
+    w.n += 1
+    q = await questions.ask(await member(f"spammer{w.n}", 1), f"Unlock any phone today, offer {w.n}",
+                            "Unlock any carrier today at https://bit.ly/unlock-now and cheap-unlocks.example.net", "unlock")
+    item = await ReviewItem.get(post_id=q.id, queue="spam")
+    return await c.post(f"/api/v1/review/{item.id}", headers=h, json={"decision": "release"})
+
+
+async def _spam_weekly(c, h, w):
+    return await c.get("/api/v1/review/spam/weekly", headers=h)
+
+
 def _page(path: Callable[[Post, "World"], str]):
     async def call(c, h, w):
         q = await w.question()
@@ -167,10 +220,46 @@ ROWS = [
     Row("page suspend form", 10000, None, (303, 403, 403, 403, 200, 403, 200), _page(lambda q, w: f"/users/{w.target.id}/suspend")),
     Row("page moderation log", 10000, None, (303, 403, 403, 403, 200, 403, 200), _page(lambda q, w: "/moderation/log")),
     Row("page revisions (public)", 15, None, (200, 200, 200, 200, 200, 200, 200), _page(lambda q, w: f"/posts/{q.id}/revisions")),
+    # The admin console (issue 15): its front page for moderators and admins, its settings for admins.
+    Row("GET admin settings (admins only)", 10000, None, (401, 403, 403, 403, 403, 403, 200), _settings_list),
+    Row("PATCH admin settings (admins only)", 10000, None, (401, 403, 403, 403, 403, 403, 200), _settings_change),
+    Row("page /admin (moderators and admins)", 10000, None, (303, 403, 403, 403, 200, 403, 200), _page(lambda q, w: "/admin")),
+    Row("page /admin/settings (admins only)", 10000, None, (303, 403, 403, 403, 403, 403, 200),
+        _page(lambda q, w: "/admin/settings")),
+    # The admin console's members (moderators and admins; roles and acting on staff of the forum: admins) and delivery (admins).
+    Row("GET admin users (moderators and admins)", 10000, None, (401, 403, 403, 403, 200, 403, 200), _members_list),
+    Row("PATCH admin user role (admins only)", 10000, None, (401, 403, 403, 403, 403, 403, 200), _member_patch({"role": "staff"})),
+    Row("PATCH admin user suspend", 10000, None, (401, 403, 403, 403, 200, 403, 200),
+        _member_patch({"suspend_days": 2, "suspension_reason": "matrix test reason"})),
+    Row("PATCH admin user suspend a moderator (admins only)", 10000, None, (401, 403, 403, 403, 403, 403, 200),
+        _member_patch({"suspend_days": 2, "suspension_reason": "matrix test reason"}, "moderator")),
+    Row("PATCH admin user lift suspension", 10000, None, (401, 403, 403, 403, 409, 403, 409),  # 409: not suspended
+        _member_patch({"lift_suspension": True})),
+    Row("PATCH admin user end sessions", 10000, None, (401, 403, 403, 403, 200, 403, 200), _member_patch({"end_sessions": True})),
+    Row("PATCH admin user end an admin's sessions (admins only)", 10000, None, (401, 403, 403, 403, 403, 403, 200),
+        _member_patch({"end_sessions": True}, "admin")),
+    Row("PATCH admin user reset link", 10000, None, (401, 403, 403, 403, 409, 403, 409),  # 409: no SMTP_URL in the matrix
+        _member_patch({"send_reset": True})),
+    Row("GET admin delivery (admins only)", 10000, None, (401, 403, 403, 403, 403, 403, 200), _delivery),
+    Row("POST admin delivery retry (admins only)", 10000, None, (401, 403, 403, 403, 403, 403, 200), _delivery_retry),
+    Row("DELETE admin bounce (admins only)", 10000, None, (401, 403, 403, 403, 403, 403, 200), _clear_bounce),
+    Row("page /admin/members", 10000, None, (303, 403, 403, 403, 200, 403, 200), _page(lambda q, w: "/admin/members?q=a")),
+    Row("page /admin/members/{id}", 10000, None, (303, 403, 403, 403, 200, 403, 200),
+        _page(lambda q, w: f"/admin/members/{w.target.id}")),
+    Row("page /admin/delivery (admins only)", 10000, None, (303, 403, 403, 403, 403, 403, 200), _page(lambda q, w: "/admin/delivery")),
+    Row("page /account/sign-in (members)", 1, None, (303, 200, 200, 200, 200, 200, 200), _page(lambda q, w: "/account/sign-in")),
+    # The spam triage (issue 15): the Suspected spam queue and its figures are for moderators only.
+    Row("POST review decision on suspected spam (moderators)", 500, None, (401, 403, 403, 403, 200, 403, 200), _spam_decide),
+    Row("GET spam weekly figures (moderators)", 10000, None, (401, 403, 403, 403, 200, 403, 200), _spam_weekly),
+    Row("page /review/spam (moderators)", 10000, None, (303, 403, 403, 403, 200, 403, 200), _page(lambda q, w: "/review/spam")),
+    Row("page /review/spam/weekly (moderators)", 10000, None, (303, 403, 403, 403, 200, 403, 200),
+        _page(lambda q, w: "/review/spam/weekly")),
 ]
 
 
 async def test_every_cell_of_the_matrix(database, client):
+    # The owner posts the same question again and again, which the spam triage would rightly hold.
+    settings.override("spam.check_below_rep", 20)
     w = World()
     w.owner = await member("owner", 20)
     w.flagger = await member("flagger", 15)
