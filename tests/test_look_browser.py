@@ -60,7 +60,7 @@ async def test_header_is_one_row_on_a_desktop_and_a_menu_on_a_phone(live_server,
     centres = await _row_tops(desk, ".top .brand, .top .search, .nav-items > li, .me > a, .me > form")
     assert len(centres) == 12  # logo, search, 7 sections (Questions ... Ask), inbox, profile, log out
     assert max(centres) - min(centres) <= 6, centres
-    for name in ("Questions", "Tags", "Support desk", "Insights", "Review", "Brand", "Ask"):
+    for name in ("Questions", "Tags", "Support desk", "Insights", "Review", "Admin", "Ask"):
         assert await desk.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).is_visible(), name
     assert not await desk.locator(".menu summary").is_visible()
     truncated = await desk.eval_on_selector(".brand-name", "e => e.scrollWidth > e.clientWidth")
@@ -80,7 +80,7 @@ async def test_header_is_one_row_on_a_desktop_and_a_menu_on_a_phone(live_server,
     assert await phone.evaluate("document.activeElement.textContent.trim()") == "Menu"
     await phone.keyboard.press("Enter")
     assert await phone.locator("details.menu").get_attribute("open") == ""
-    for name in ("Questions", "Support desk", "Insights", "Review", "Brand"):
+    for name in ("Questions", "Support desk", "Insights", "Review", "Admin"):
         assert await phone.get_by_role("link", name=name, exact=True).is_visible(), name
     assert await phone.get_by_role("button", name="Log out").is_visible()
     await phone.keyboard.press("Tab")
