@@ -272,9 +272,8 @@ def make_logo(data: bytes) -> bytes:
 
 async def save(user: User | None, name: Any, color: Any, zone: Any, *, logo: bytes = b"", remove_logo: bool = False,
                upload_dir: Path | None = None, address: str | None = None) -> Brand:
-    """An admin changes the brand. Raises NotAllowed for anyone else, Invalid naming the first wrong field."""
-    from community.questions import bump_generation
-
+    """An admin changes the brand. Raises NotAllowed for anyone else, Invalid naming the first wrong field.
+    Each changed value is recorded in the moderation audit log (community/admin/setting_changes.py)."""
     admin = privileges.require_admin(user, "change the community's brand")
     values = {"brand.name": check_name(name), "brand.primary_color": check_color(color), "site.time_zone": check_zone(zone)}
     if logo:
@@ -285,10 +284,11 @@ async def save(user: User | None, name: Any, color: Any, zone: Any, *, logo: byt
         values["brand.logo"] = row.name
     elif remove_logo:
         values["brand.logo"] = ""
-    for key, value in values.items():
-        if settings.get(key) != value:
-            await settings.put(key, value)
-    await bump_generation()  # every kept page shows the header
+    # Through the settings console's service: stored all or none, each change audited as "setting"
+    # (who, old and new value), kept pages made again when something changed.
+    from community.admin import setting_changes
+
+    await setting_changes.change(admin, values)
     return current()
 
 

@@ -4,6 +4,8 @@ and their identities community/oidc_accounts.py, the configuration community/oid
 - GET /login/oidc/{name}: a fresh state, nonce and PKCE verifier kept in the signed session, then
   off to the provider. GET /login/oidc/{name}/callback: state first, then the code exchange and the
   ID token's checks; a failure is a page saying what did not work (400) and starts no session.
+- GET/POST /login/oidc/{name}/existing: a first sign-in whose verified address belongs to a password
+  member here; that account's forum password links the identity (kept in the session meanwhile).
 - /account/sign-in: the member's linked providers; linking one needs the password, unlinking
   keeps at least one way to sign in.
 - SSO_ONLY=1: sign-up and password log-in are refused for members (`refuse_passwords`); admins
@@ -144,6 +146,8 @@ async def callback(request: Request) -> Response:
     except SignInFailed as exc:
         log.info("OIDC %s: sign-in refused: %s", settings.name, exc.reason)
         return await _failed(request, provider, exc.reason, exc.status)
+    except oidc_accounts.AccountExists as exc:
+        return _hold_link(request, provider, signed.claims, signed.id_token, exc.user_ids, flow.get("next"))
     except (Conflict, NotAllowed) as exc:
         return await _failed(request, provider, exc.message, exc.status)
     await log_in(request, user)
@@ -154,6 +158,83 @@ async def callback(request: Request) -> Response:
         if email and not verified:
             await email_address.confirm_new_member(user, _config(request))
     return redirect(_safe_next(flow.get("next")))
+
+
+# A first sign-in whose verified address belongs to a password member here: that member links the
+# identity by entering the account's forum password (/login/oidc/{name}/existing). The checked
+# identity waits in the signed session (never in the form) for LINK_SECONDS.
+
+LINK_KEY = "oidc_existing"
+LINK_SECONDS = 10 * 60
+_KEPT_TOKEN = 1500  # an ID token longer than this is not kept (the cookie's size); log-out then stays here
+
+
+def _hold_link(request: Request, provider: Provider, claims: dict[str, Any], id_token: str, user_ids: list[int],
+               next_path: Any) -> Response:
+    request.session[LINK_KEY] = {"p": provider.settings.name, "c": oidc_accounts.kept_claims(provider.settings, claims),
+                                 "u": user_ids[:5], "t": int(clock.now().timestamp()), "next": _safe_next(next_path),
+                                 "idt": id_token if len(id_token) <= _KEPT_TOKEN else ""}
+    response = redirect(f"/login/oidc/{provider.settings.name}/existing")
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+def _held_link(request: Request, provider: Provider) -> dict[str, Any]:
+    """The identity waiting to be linked in this browser, or SignInFailed (then it is forgotten)."""
+    held = request.session.get(LINK_KEY)
+    if not isinstance(held, dict) or held.get("p") != provider.settings.name or not isinstance(held.get("c"), dict) \
+            or not isinstance(held.get("u"), list):
+        request.session.pop(LINK_KEY, None)
+        raise SignInFailed("there is no sign-in waiting to be linked in this browser (or it was already finished)")
+    if clock.now().timestamp() - float(held.get("t", 0)) > LINK_SECONDS:
+        request.session.pop(LINK_KEY, None)
+        raise SignInFailed("the account was not linked within 10 minutes of signing in")
+    return held
+
+
+async def _existing_page(request: Request, provider: Provider, held: dict[str, Any], errors: dict[str, str],
+                         values: dict[str, str], status: int = 200) -> Response:
+    holders = await oidc_accounts.candidates([i for i in held["u"] if isinstance(i, int)])
+    if not holders:
+        request.session.pop(LINK_KEY, None)
+        return await _failed(request, provider, "the account with that address is no longer here, or has no password "
+                                                "now; sign in again to start over", 409)
+    email, _ = oidc_accounts.claimed_email(held["c"])
+    page = await render(request, "community/oidc_existing.html", {
+        "label": provider.settings.label, "name": provider.settings.name, "email": email, "holders": holders,
+        "errors": errors, "values": values, "form_page": True}, status)
+    page.headers["cache-control"] = "no-store"
+    return page
+
+
+async def existing(request: Request) -> Response:
+    """GET/POST /login/oidc/{name}/existing: the existing account's forum password links the identity
+    waiting in the session and signs in; a wrong one links nothing and counts as a failed log-in."""
+    provider = _provider(request)
+    try:
+        held = _held_link(request, provider)
+    except SignInFailed as exc:
+        return await _failed(request, provider, exc.reason, exc.status)
+    if request.method == "GET":
+        return await _existing_page(request, provider, held, {}, {})
+    form = await read_form(request)
+    values = {"username": str(form.get("username", ""))[:40]}
+    try:
+        user = await oidc_accounts.link_existing(provider.settings, held["c"], [i for i in held["u"] if isinstance(i, int)],
+                                                 form.get("username"), form.get("password"), client_address(request))
+    except (Invalid, TooMany) as err:
+        page = await _existing_page(request, provider, held, {err.field or "password": err.message}, values, err.status)
+        return with_retry_after(page, err)
+    except (Conflict, NotAllowed, NotFound) as err:
+        request.session.pop(LINK_KEY, None)
+        return await _failed(request, provider, err.message, err.status)
+    request.session.pop(LINK_KEY, None)
+    await log_in(request, user)
+    if held.get("idt"):
+        request.session[SIGNED_IN_KEY] = {"p": provider.settings.name, "idt": held["idt"]}
+    response = redirect(_safe_next(held.get("next")))
+    response.headers["cache-control"] = "no-store"
+    return response
 
 
 async def _finish_link(request: Request, provider: Provider, uid: int, claims: dict[str, Any]) -> Response:
@@ -265,6 +346,7 @@ web.templates.env.filters.setdefault("urlquote", lambda value: quote(str(value),
 routes = [
     Route("/login/oidc/{name}", start, methods=["GET"]),
     Route("/login/oidc/{name}/callback", callback, methods=["GET"]),
+    Route("/login/oidc/{name}/existing", existing, methods=["GET", "POST"]),
     Route("/account/sign-in", methods_page, methods=["GET"]),
     Route("/account/sign-in/{name}/link", link, methods=["POST"]),
     Route("/account/sign-in/{name}/unlink", unlink, methods=["POST"]),

@@ -21,6 +21,16 @@ _RANK = {role: i for i, role in enumerate(("member", "staff", "moderator", "admi
 assert set(_RANK) == set(ROLES)
 
 
+class AccountExists(Conflict):
+    """A sign-in's verified address belongs to members here who can link the identity by entering
+    their forum password (`link_existing`); `user_ids` are those members."""
+
+    def __init__(self, settings: ProviderSettings, email: str, user_ids: list[int]) -> None:
+        super().__init__(f"An account with the address {email} already exists here: enter its forum password "
+                         f"to link your {settings.label} to it.")
+        self.email, self.user_ids = email, user_ids
+
+
 def claimed_email(claims: dict[str, Any]) -> tuple[str, bool]:
     """The address the provider gave (when it looks like one) and whether the provider says it is verified."""
     email = claims.get("email")
@@ -82,12 +92,23 @@ def _candidates(base: str, subject: str) -> list[str]:
     return [n for n in names if accounts.USERNAME_RE.match(n)]
 
 
+async def _taken_keys() -> set[str]:
+    """The look-alike keys (`usernames.lookalike_keys`) of every username here, read as the importer
+    reads them (community/insights/importer.py): a first sign-in happens once per member."""
+    keys: set[str] = set()
+    for row in await db.fetch('SELECT username FROM "user"', []):
+        keys |= usernames.lookalike_keys(row["username"])
+    return keys
+
+
 async def _free_name(names: list[str]) -> list[str]:
-    taken = {n.lower() for n in await User.filter(username__in=names).values_list("username", flat=True)}
-    # username__in compares exactly; a name taken in another case is caught by iexact below.
+    """Those of `names` that neither are nor look like (any letter case, Unicode confusables
+    skeleton) a username taken here."""
+    taken = await _taken_keys()
     free = []
     for name in names:
-        if name.lower() not in taken and not await User.filter(username__iexact=name).exists():
+        keys = usernames.lookalike_keys(name)
+        if not keys & taken:
             free.append(name)
     return free
 
@@ -101,8 +122,10 @@ async def find(provider: str, subject: str) -> User | None:
 async def sign_in(settings: ProviderSettings, claims: dict[str, Any]) -> tuple[User, bool]:
     """The member for a checked sign-in, created on the first one; (member, created).
 
-    Refuses (Conflict) when the address belongs to a member here already: nothing is linked by
-    email, the member links the provider from their settings after logging in with their password.
+    Nothing is linked by email alone. When the address belongs to a member here already: if the
+    provider says it is verified and that member has a password and no identity at this provider,
+    AccountExists (the caller asks for that account's password, `link_existing`); otherwise Conflict
+    (the member links the provider from their settings after logging in with their password).
     """
     subject, now = claims["sub"], clock.now()
     email, verified = claimed_email(claims)
@@ -115,9 +138,14 @@ async def sign_in(settings: ProviderSettings, claims: dict[str, Any]) -> tuple[U
         if role is not None and role != user.role:
             user = await accounts.set_role(user.username, role)  # ends its other sessions: they log in under the new role
         return user, False
-    if email and await User.filter(email__iexact=email, deleted_at=None).exists():
-        raise Conflict(f"There is already an account here with the address {email}. Log in to it with your password, "
-                       f"then link your {settings.label} from your account settings (Account → Sign-in methods).")
+    if email:
+        holders = await User.filter(email__iexact=email, deleted_at=None).order_by("id")
+        if holders:
+            linkable = await _linkable(settings, holders) if verified else []
+            if linkable:
+                raise AccountExists(settings, email, [u.id for u in linkable])
+            raise Conflict(f"There is already an account here with the address {email}. Log in to it with your password, "
+                           f"then link your {settings.label} from your account settings (Account → Sign-in methods).")
     role = role_for(settings, claims, "member") or "member"
     display = usernames.display_name(claims.get("name") if isinstance(claims.get("name"), str) else "")
     for name in await _free_name(_candidates(_base_name(claims, email), subject)):
@@ -182,3 +210,67 @@ async def unlink(user: User, provider: str, passwords_count: bool) -> None:
                        + ("Link another provider first." if not passwords_count
                           else "Set a password first (“Forgot your password?” on the log-in page), or link another provider."))
     await UserIdentity.filter(user_id=user.id, provider=provider).delete()
+
+
+# An existing member links a provider at their first sign-in with it (the address matched, verified).
+
+async def _linkable(settings: ProviderSettings, holders: list[User]) -> list[User]:
+    """The members among `holders` who could link this provider with their password: they have one
+    and no identity at this provider yet."""
+    with_identity = set(await UserIdentity.filter(user_id__in=[u.id for u in holders], provider=settings.name)
+                        .values_list("user_id", flat=True))
+    return [u for u in holders if u.password_hash and u.id not in with_identity]
+
+
+def kept_claims(settings: ProviderSettings, claims: dict[str, Any]) -> dict[str, Any]:
+    """What of a checked sign-in's claims a pending link keeps (in the signed session, a few minutes):
+    the subject, the address and whether it is verified, the names, and the role claim."""
+    kept = {k: claims[k] for k in ("sub", "email", "email_verified", "preferred_username", "name") if k in claims}
+    if settings.roles_follow_claim:
+        value = _claim(claims, settings.role_claim)
+        if value is not None:
+            target = kept
+            parts = settings.role_claim.split(".")
+            for part in parts[:-1]:
+                target = target.setdefault(part, {})
+            target[parts[-1]] = value
+    return kept
+
+
+async def candidates(user_ids: list[int]) -> list[User]:
+    """The members a pending link may go to, as they are now (still there, still with a password)."""
+    return [u for u in await User.filter(id__in=user_ids, deleted_at=None).order_by("id") if u.password_hash]
+
+
+async def link_existing(settings: ProviderSettings, claims: dict[str, Any], user_ids: list[int], username: Any,
+                        password: Any, address: str) -> User:
+    """The person who signed in at the provider shows they own the existing account with the same
+    (verified) address by entering its forum password: the identity is linked to it and the member
+    found by it, as at any later sign-in. The password is checked by `accounts.authenticate`, so wrong
+    tries count and slow down as log-in's do; nothing is linked unless it is right."""
+    holders = await candidates(user_ids)
+    if not holders:
+        raise Conflict("That account is no longer here, or has no password now. Sign in again to start over.")
+    if len(holders) == 1:
+        chosen = holders[0]
+    else:
+        wanted = username.strip().lower() if isinstance(username, str) else ""
+        chosen = next((u for u in holders if u.username.lower() == wanted), None)
+        if chosen is None:
+            raise Invalid("username", "Choose which of your accounts to link.")
+    if not isinstance(password, str) or not password:
+        raise Invalid("password", "Enter the forum password of that account.")
+    try:
+        user = await accounts.authenticate(chosen.username, password, address)
+    except Invalid as err:
+        if err.field != "password":
+            raise
+        raise Invalid("password", f"That is not the forum password of {chosen.username}. Check it and try again; "
+                                  "nothing was linked.") from None
+    email, verified = claimed_email(claims)
+    if not (verified and email and user.email.strip().lower() == email.lower()):
+        raise Conflict("The account's address changed meanwhile, so it cannot be linked this way. Sign in again "
+                       "to start over.")
+    await link(user, settings, claims)
+    user, _ = await sign_in(settings, claims)  # found by the identity now: last use noted, role from the claim
+    return user

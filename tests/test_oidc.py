@@ -184,10 +184,15 @@ async def test_username_is_made_valid_and_unique_and_unverified_email_stays_unco
 
 async def test_an_address_of_a_password_member_is_never_linked_by_itself(client, provider, users):
     carol = await users("carol")  # carol@example.com, with a password
-    provider.add_account("carol", sub="acme-carol", preferred_username="carol", email="CAROL@example.com", email_verified=True)
+    provider.add_account("carol", sub="acme-carol", preferred_username="carol", email="CAROL@example.com", email_verified=False)
     r = await _sign_in(client, provider, "carol")
     assert r.status_code == 409
     assert FAILED in r.text and "Log in to it with your password" in r.text and "Sign-in methods" in r.text
+    assert await _signed_in_as(client) is None and await _live_sessions() == 0
+    # A verified address only offers linking with the account's password (tests/test_oidc_existing_accounts.py).
+    provider.accounts["carol"].claims["email_verified"] = True
+    r = await _sign_in(client, provider, "carol")
+    assert r.status_code == 303 and r.headers["location"] == "/login/oidc/acme/existing"
     assert await _signed_in_as(client) is None and await _live_sessions() == 0
     assert await UserIdentity.all().count() == 0 and await User.all().count() == 1
     assert (await User.get(id=carol.id)).password_hash

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from community.models import User, UserIdentity
+from community.models import MemberSession, User, UserIdentity
 from tests.browser import assert_fits_width, start_server, stop_server
 from tests.oidc_provider import TestProvider
 from tests.test_look_browser import _axe_source
@@ -123,6 +123,50 @@ async def test_sso_only_log_in_page_on_a_phone(database, tmp_path, browser, prov
         await page.get_by_label("Password").wait_for()
         await assert_fits_width(page)
         await _axe(page, "administrators' log-in (phone)")
+        await context.close()
+    finally:
+        stop_server(server)
+
+
+async def test_sso_only_a_password_member_links_at_the_first_sign_in(database, tmp_path, browser, provider, users):
+    """SSO_ONLY with a member who had a password: the provider's sign-in (same verified address) asks for
+    the forum password once, on a phone; a wrong one is refused, the right one links and signs in."""
+    provider.reset()
+    provider.now = time.time
+    carol = await users("carol")  # carol@example.com, password123
+    provider.add_account("carol.b", sub="acme-carol", preferred_username="carol.b", email="carol@example.com",
+                         email_verified=True)
+    folder = tmp_path / "sso-link"
+    folder.mkdir()
+    server = start_server(database, folder, {"OIDC_PROVIDERS": json.dumps([provider.settings()]), "SSO_ONLY": "1"})
+    provider.client.redirect_uris = [f"{server.url}/login/oidc/acme/callback"]
+    try:
+        context = await browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                            bypass_csp=True)
+        page = await context.new_page()
+        page.set_default_timeout(15000)
+        await page.goto(server.url + "/login")
+        await page.get_by_role("link", name="Sign in with Acme account").click()
+        await page.get_by_label("Provider username").fill("carol.b")
+        await page.get_by_label("Provider password").fill("secret-pass")
+        await page.get_by_role("button", name="Continue").click()
+        await page.wait_for_url(server.url + "/login/oidc/acme/existing")
+        await page.get_by_role("heading", name="Link your existing account").wait_for()
+        await assert_fits_width(page)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SHOTS / "link-existing-phone.png"), full_page=True)
+        await _axe(page, "link an existing account (phone)")
+        await page.get_by_label("Forum password").fill("not-my-password")
+        await page.get_by_role("button", name="Link and sign in").click()
+        await page.get_by_text("That is not the forum password of carol").wait_for()
+        assert await UserIdentity.all().count() == 0
+        await _axe(page, "link an existing account, wrong password (phone)")
+        await page.get_by_label("Forum password").fill("password123")
+        await page.get_by_role("button", name="Link and sign in").click()
+        await page.wait_for_url(server.url + "/")
+        assert (await UserIdentity.get(subject="acme-carol")).user_id == carol.id
+        assert await User.all().count() == 1
+        assert await MemberSession.filter(user_id=carol.id, ended_at=None).count() == 1
         await context.close()
     finally:
         stop_server(server)
