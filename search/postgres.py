@@ -4,6 +4,19 @@ For deployments whose workers run on several hosts and cannot share one Whoosh d
 indexer writes the same thread documents as weighted tsvectors (title A, question B, answers C);
 one GIN index serves every text query, and field operators (title:, body:, is:answer) recheck the
 narrower vectors only on the rows the GIN index already found.
+
+Ranking reads each candidate's whole weighted vector (stored out of line, compressed), so what costs
+is how many rows are ranked, never how many match (docs/benchmarks.md, issue 17):
+- how many threads a query matches is estimated first from PostgreSQL's own statistics of `tsv`
+  (pg_stats: the share of threads holding each common lexeme, as its planner does; no table is
+  read): a query estimated under EXACT_UPTO matches is ranked in full, exactly as `ts_rank` orders
+  it, and counted in the same statement;
+- a query of common words ranks the threads with every word in the title first (the title's short
+  vector and GIN index pick the RANK_POOL best by title rank and quality, then those are ranked in
+  full), and the rest of the full text only when titles give too few; its total is "1000+";
+- OR look-ups (similar questions, and a search's "some of your words" fallback) first take the
+  threads whose title has at least two of the words: one GIN look-up instead of ranking every title
+  that shares a single common word; every word's matches only when those give too few.
 """
 
 from __future__ import annotations
@@ -21,6 +34,9 @@ from search.results import MAX_PAGE, PER_PAGE, Hit, SearchPage, rerank_window
 
 CONFIG = "'english'"
 COUNT_CAP = 1000  # beyond this a total is "1000+": counting every match costs more than it tells
+EXACT_UPTO = 3000  # estimated matches from which a query counts as one of common words
+RANK_POOL = 500  # title matches ranked in full for a query of common words (about 3.5 ms of reading vectors)
+PAIRS_UPTO = 24  # words or groups an OR look-up pairs up (276 pairs); beyond, the first 24
 WEIGHTS = "'{0.2, 0.3, 0.5, 1.0}'"  # D, C (answers), B (question body), A (title)
 START, STOP = "\u27e6", "\u27e7"  # headline markers, replaced by <mark> after escaping
 
@@ -160,24 +176,108 @@ class PostgresBackend:
             cond_values.append(parsed.created_to)
         return tsq, conds, tq_values + cond_values
 
-    async def _run(self, parsed: SearchQuery, relaxed: bool, limit: int, exclude_ids: list[int] | None = None) -> tuple[list[dict], str | None, list]:
+    @staticmethod
+    def _split(tsq: str, values: list) -> tuple[list, list]:
+        """The values of the tsquery expression (they come first) and of the conditions."""
+        n = tsq.count("?")
+        return values[:n], values[n:]
+
+    @staticmethod
+    def _pairs(exprs: list[str], values: list) -> tuple[str, list]:
+        """SQL for a tsquery that matches what has at least two of these tsquery expressions (an OR of
+        every pair; NULL, matching nothing, when fewer than two say anything), and its values."""
+        arr = ", ".join(f"({e})::text" for e in exprs[:PAIRS_UPTO])
+        kept = values[:sum(e.count("?") for e in exprs[:PAIRS_UPTO])]
+        return ("(SELECT string_agg('(' || a.t || ') & (' || b.t || ')', ' | ')::tsquery"
+                f" FROM unnest(ARRAY[{arr}]) WITH ORDINALITY AS a(t, i)"
+                f" JOIN unnest(ARRAY[{arr}]) WITH ORDINALITY AS b(t, i) ON a.i < b.i"
+                " WHERE a.t <> '' AND b.t <> '')", kept + kept)
+
+    async def _run(self, parsed: SearchQuery, relaxed: bool, limit: int, exclude_ids: list[int] | None = None) -> list[dict]:
+        """Every match ranked in full, each row with how many there are (n); with no words, the newest
+        first (no n)."""
         tsq, conds, values = self._where(parsed, relaxed)
         if exclude_ids:
             conds.append(f"question_id NOT IN ({','.join('?' * len(exclude_ids))})")
             values += exclude_ids
         where = " AND ".join(conds)
         if tsq is not None:
-            sql = (f"SELECT question_id, quality, ts_rank({WEIGHTS}, tsv, query) AS rank FROM search_document,"
-                   f" ({'SELECT ' + tsq} AS query) AS q WHERE tsv @@ query" + (f" AND {where}" if where else "") +
-                   " ORDER BY rank DESC, question_id DESC LIMIT ?")
-            # the tsquery values come first (they sit in the FROM clause), then the conditions' values
+            sql = (f"SELECT question_id, quality, ts_rank({WEIGHTS}, tsv, query) AS rank, count(*) OVER () AS n"
+                   f" FROM search_document, ({'SELECT ' + tsq} AS query) AS q WHERE tsv @@ query"
+                   + (f" AND {where}" if where else "") + " ORDER BY rank DESC, question_id DESC LIMIT ?")
+            # the tsquery values come first (they sit in the FROM clause), then the conditions' values;
+            # every match is ranked anyway, so counting them all (n) costs nothing more
         else:
             sql = ("SELECT question_id, quality, 1.0 AS rank FROM search_document" + (f" WHERE {where}" if where else "")
                    + " ORDER BY created_at DESC, question_id DESC LIMIT ?")
-        rows = await db.fetch(sql, values + [limit])
-        return rows, tsq, values
+        return await db.fetch(sql, values + [limit])
+
+    async def _titles_first(self, parsed: SearchQuery, relaxed: bool, limit: int,
+                            exclude_ids: list[int] | None = None, pairs: bool = False) -> list[dict]:
+        """The title tier of a query of common words: threads whose title matches (for `pairs`, has at
+        least two of the groups), the RANK_POOL best by title rank and quality, ranked in full."""
+        tsq, conds, values = self._where(parsed, relaxed)
+        if tsq is None:
+            return []
+        tq_values, cond_values = self._split(tsq, values)
+        if exclude_ids:
+            conds.append(f"question_id NOT IN ({','.join('?' * len(exclude_ids))})")
+            cond_values += exclude_ids
+        if pairs:
+            group_values: list = []
+            groups = ["(" + " || ".join(self._tsquery(t, group_values) for t in g) + ")" for g in parsed.groups]
+            pick, pick_values = self._pairs(groups, group_values)
+        else:
+            pick, pick_values = tsq, list(tq_values)
+        where = "".join(f" AND {c}" for c in conds)
+        sql = (f"SELECT d.question_id, d.quality, ts_rank({WEIGHTS}, d.tsv, q.query) AS rank FROM"
+               f" (SELECT question_id FROM search_document, (SELECT {pick} AS pick, {tsq} AS query) AS q"
+               f" WHERE title_tsv @@ pick{where}"
+               " ORDER BY ts_rank(title_tsv, query) DESC, quality DESC, question_id DESC LIMIT ?) AS c"
+               f" JOIN search_document AS d USING (question_id), (SELECT {tsq} AS query) AS q"
+               " ORDER BY rank DESC, d.question_id DESC LIMIT ?")
+        return await db.fetch(sql, pick_values + tq_values + cond_values + [RANK_POOL] + tq_values + [limit])
+
+    async def _estimates(self, parsed: SearchQuery) -> tuple[float, float]:
+        """(threads estimated to match every group, threads estimated to match any group), from the
+        share of threads holding each of the words' lexemes in pg_stats (a lexeme not among the
+        common ones: half the least common one's share, as the planner takes it). No statistics yet
+        (before the first ANALYZE): 0, so every query is ranked in full."""
+        terms = [t for g in parsed.groups for t in g]
+        if not terms:
+            return 0.0, 0.0
+        rows = await db.fetch(
+            "WITH s AS (SELECT u.e, u.f FROM pg_stats AS p, unnest(p.most_common_elems::text::text[],"
+            " p.most_common_elem_freqs) AS u(e, f) WHERE p.schemaname = current_schema()"
+            " AND p.tablename = 'search_document' AND p.attname = 'tsv')"
+            " SELECT t.i, l.lexeme, s.f, (SELECT min(f) FROM s WHERE e IS NOT NULL) AS floor,"
+            " (SELECT reltuples FROM pg_class WHERE oid = 'search_document'::regclass) AS n"
+            f" FROM unnest(ARRAY[{','.join('?' * len(terms))}]::text[]) WITH ORDINALITY AS t(w, i)"
+            f" LEFT JOIN LATERAL unnest(tsvector_to_array(to_tsvector({CONFIG}, t.w))) AS l(lexeme) ON true"
+            " LEFT JOIN s ON s.e = l.lexeme", [t.text for t in terms])
+        if not rows or rows[0]["floor"] is None:
+            return 0.0, 0.0
+        floor, n = float(rows[0]["floor"]) / 2, max(0.0, float(rows[0]["n"]))
+        share: dict[int, float] = {}
+        for r in rows:
+            if r["lexeme"] is not None:  # a term's lexemes are ANDed (plainto_tsquery, phraseto_tsquery)
+                share[r["i"] - 1] = share.get(r["i"] - 1, 1.0) * (float(r["f"]) if r["f"] is not None else floor)
+        every, nothing, position, counted = 1.0, 1.0, 0, False
+        for group in parsed.groups:
+            known = [share[i] for i in range(position, position + len(group)) if i in share]
+            position += len(group)
+            if not known:
+                continue  # stop words only: plainto_tsquery drops them
+            counted = True
+            missing = 1.0
+            for x in known:
+                missing *= 1 - min(1.0, x)
+            every *= 1 - missing
+            nothing *= missing
+        return (every * n, (1 - nothing) * n) if counted else (0.0, 0.0)
 
     async def _count(self, parsed: SearchQuery, relaxed: bool) -> int:
+        """Matches of a query with no words (only filters), counted up to COUNT_CAP."""
         tsq, conds, values = self._where(parsed, relaxed)
         where = " AND ".join(conds)
         if tsq is not None:
@@ -189,6 +289,28 @@ class PostgresBackend:
         rows = await db.fetch(sql, values + [COUNT_CAP])
         return int(rows[0]["n"])
 
+    async def _ranked(self, parsed: SearchQuery, relaxed: bool, fetch: int, need: int, common: bool,
+                      exclude_ids: list[int] | None = None) -> list[tuple[dict, float]]:
+        """Matches in rank order (windows of 50 reordered by quality), at least `need` of them when
+        there are: every match ranked in full, or for `common` queries the title tier first."""
+        def window(rows: list[dict]) -> list[tuple[dict, float]]:
+            return rerank_window([(r, float(r["rank"])) for r in rows], lambda r: float(r["quality"]), 50)
+
+        if not common:
+            return window(await self._run(parsed, relaxed, fetch, exclude_ids))
+        rows: list[dict] = []
+        if relaxed and len(parsed.groups) > 2:
+            rows = await self._titles_first(parsed, True, fetch, exclude_ids, pairs=True)
+        if len(rows) < need:
+            seen = [r["question_id"] for r in rows]
+            rows += await self._titles_first(parsed, relaxed, fetch, (exclude_ids or []) + seen or None)
+        ranked = window(rows)
+        if len(rows) < need:
+            # Too few titles: the rest of the full text, ranked in full.
+            seen = (exclude_ids or []) + [r["question_id"] for r in rows]
+            ranked += window(await self._run(parsed, relaxed, fetch, seen or None))
+        return ranked
+
     async def search(self, raw: str, page: int = 1, per_page: int = PER_PAGE, snippets: bool = True) -> SearchPage:
         page = min(max(int(page), 1), MAX_PAGE)
         parsed = parse(raw)
@@ -199,19 +321,23 @@ class PostgresBackend:
             return out
         need = page * per_page
         fetch = -(-need // 50) * 50
-        rows, tsq, _ = await self._run(parsed, False, fetch)
-        ranked = rerank_window([(r, float(r["rank"])) for r in rows], lambda r: float(r["quality"]), 50)
-        if len(rows) < fetch:
-            out.total = len(rows)
+        every, anything = await self._estimates(parsed)
+        common = every >= EXACT_UPTO
+        ranked = await self._ranked(parsed, False, fetch, need, common)
+        if common:
+            total = COUNT_CAP
+        elif not parsed.groups and len(ranked) >= fetch:
+            total = await self._count(parsed, False)
         else:
-            out.total = await self._count(parsed, False)
-            out.total_exact = out.total < COUNT_CAP
-        if len(rows) < need and len(parsed.groups) > 1:
-            more, _, _ = await self._run(parsed, True, fetch, [r["question_id"] for r in rows] or None)
+            total = int(ranked[0][0]["n"]) if ranked and "n" in ranked[0][0] else len(ranked)
+        out.total, out.total_exact = max(min(total, COUNT_CAP), len(ranked)), total < COUNT_CAP
+        if len(ranked) < need and len(parsed.groups) > 1:
+            strict = [r["question_id"] for r, _ in ranked]
+            more = await self._ranked(parsed, True, fetch, need - len(ranked), anything >= EXACT_UPTO, strict or None)
             if more:
-                if not rows:
+                if not ranked:
                     out.hints.append("No thread has all of your words; these have some of them.")
-                ranked += rerank_window([(r, float(r["rank"])) for r in more], lambda r: float(r["quality"]), 50)
+                ranked += more
                 out.total = max(out.total + len(more), len(ranked))
         start = (page - 1) * per_page
         chosen = [r for r, _ in ranked[start:start + per_page]]
@@ -277,16 +403,21 @@ class PostgresBackend:
         values: list = []
         parts = [f"plainto_tsquery({CONFIG}, ?)" for _ in words + body_words]
         values += words + body_words
-        # Titles first: short vectors, so even common words cost little; the whole text only when
-        # titles give too few candidates.
+        pairs, pair_values = self._pairs(parts, values)
+        # Titles first: short vectors, so even common words cost little, and titles with at least two
+        # of the words before those with one (one index look-up instead of ranking every title that
+        # shares a common word); the whole text only when titles give too few candidates.
         rows: list[dict] = []
-        for vector in ("title_tsv", "tsv"):
+        for vector, pick in (("title_tsv", "pairs"), ("title_tsv", "query"), ("tsv", "query")):
+            if pick == "pairs" and len(parts) < 2:
+                continue
             weights = f"{WEIGHTS}, " if vector == "tsv" else ""
             sql = (f"SELECT question_id, quality, ts_rank({weights}{vector}, query) AS rank FROM search_document,"
-                   f" (SELECT {' || '.join(parts)} AS query) AS q WHERE {vector} @@ query ORDER BY rank DESC LIMIT 20")
-            rows = await db.fetch(sql, values)
-            if len(rows) >= limit:
-                break
+                   f" (SELECT {' || '.join(parts)} AS query{', ' + pairs + ' AS pairs' if pick == 'pairs' else ''}) AS q"
+                   f" WHERE {vector} @@ {pick} ORDER BY rank DESC, question_id DESC LIMIT 20")
+            rows = await db.fetch(sql, values + (pair_values if pick == "pairs" else []))
+            if len(rows) >= (20 if pick == "pairs" else limit):
+                break  # (the pairs only when they fill the 20 the windows rank: else every title is a candidate)
         ranked = rerank_window([(r, float(r["rank"])) for r in rows], lambda r: float(r["quality"]), 20)[:limit]
         hits = await self._hits([r for r, _ in ranked], None, words)
         hits.sort(key=lambda h: h.state != "solved")

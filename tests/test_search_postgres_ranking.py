@@ -1,0 +1,92 @@
+"""SEARCH_BACKEND=postgres ranks few rows whatever a query matches (issue 17, search/postgres.py).
+
+The paths for queries of common words (the title tier, titles with two of the words first) only
+start past thousands of estimated matches; these tests lower EXACT_UPTO so that a few threads take
+them, and check what a reader sees: title matches first, later pages continuing without repeats,
+"some of your words" with the titles holding most of them first, and similar questions identical
+to ranking every title. Runs when the suite runs on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from community import db
+from search import postgres
+from search.documents import ThreadDoc
+from search.postgres import PostgresBackend
+from search.query import parse
+from tests.conftest import PG_URL
+
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+async def backend(database) -> PostgresBackend:
+    if not PG_URL:
+        pytest.skip("PostgreSQL full-text search runs when the suite runs on PostgreSQL (TEST_DATABASE_URL)")
+    docs = []
+    # 1-6: "roaming" in the title; 7-30: only in the body, next to "spain" again and again (a high
+    # full-text rank for "roaming spain" that the title tier must not let through first).
+    for i in range(1, 7):
+        docs.append(ThreadDoc(i, f"Roaming question number {i} about the network abroad", "Some text about a trip.",
+                              "", ["roaming"], "alice", 1, created_at=START + timedelta(days=i)))
+    for i in range(7, 31):
+        docs.append(ThreadDoc(i, f"Travel question {i}", "roaming spain " * 8 + "and a refund",
+                              "roaming spain works for me", ["travel"], "bob", 2, created_at=START + timedelta(days=i)))
+    # 31-80: titles for similar questions, with five words or one of one title (25 of each).
+    for i in range(31, 81):
+        title = "Refund for data bundle charged twice" if i % 2 else "Refund request pending for weeks"
+        docs.append(ThreadDoc(i, title, "Body of a billing thread.", "", ["billing"], "carol", 3,
+                              created_at=START + timedelta(days=i)))
+    b = PostgresBackend()
+    await b.apply(docs, [])
+    return b
+
+
+async def analyze() -> None:
+    await db.execute("ANALYZE search_document", [])
+
+
+async def test_matches_are_estimated_from_the_statistics(backend) -> None:
+    assert await backend._estimates(parse("roaming")) == (0.0, 0.0)  # no statistics yet: rank in full
+    await analyze()
+    every, anything = await backend._estimates(parse("roaming spain"))
+    assert 15 <= anything <= 60 and 5 <= every <= anything
+    assert await backend._estimates(parse("the of")) == (0.0, 0.0)  # stop words only
+
+
+async def test_common_words_list_the_title_tier_first_and_page_on(backend, monkeypatch) -> None:
+    await analyze()
+    exact = await backend.search("roaming", 1)
+    assert exact.total == 30 and exact.total_exact
+    monkeypatch.setattr(postgres, "EXACT_UPTO", 5)
+    first = await backend.search("roaming", 1)
+    assert sorted(h.question_id for h in first.items[:6]) == [1, 2, 3, 4, 5, 6]
+    assert not first.total_exact and first.total >= 30
+    second = await backend.search("roaming", 2)
+    third = await backend.search("roaming", 3)
+    listed = [h.question_id for page in (first, second, third) for h in page.items]
+    assert sorted(listed) == list(range(1, 31))  # every match once, the body-only ones after the titles
+    # Operators still apply on the title tier and after it.
+    assert {h.question_id for h in (await backend.search("roaming [travel]", 1)).items} <= set(range(7, 31))
+
+
+async def test_some_of_your_words_take_titles_with_most_of_them_first(backend, monkeypatch) -> None:
+    await analyze()
+    monkeypatch.setattr(postgres, "EXACT_UPTO", 5)
+    page = await backend.search("refund bundle pending", 1)
+    assert page.hint and "some of them" in page.hint
+    assert len(page.items) == 10
+    assert all(h.title.startswith("Refund") for h in page.items)
+
+
+async def test_similar_questions_are_the_same_as_ranking_every_title(backend, monkeypatch) -> None:
+    title = "Why was my data bundle refund charged twice"
+    paired = [h.question_id for h in await backend.similar(title, "", 5)]
+    monkeypatch.setattr(PostgresBackend, "_pairs", staticmethod(lambda exprs, values: ("NULL::tsquery", [])))
+    every = [h.question_id for h in await backend.similar(title, "", 5)]
+    assert paired == every
+    assert all(qid % 2 for qid in paired)  # the titles with more of the words
