@@ -71,12 +71,22 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
     import uvicorn
 
-    from community import db
+    from community import db, outage, readiness
 
     cfg = Config.from_env()
     cfg.ensure_secret()
-    asyncio.run(db.migrate(cfg.database_url))
-    _run(_load_demo_if_empty)
+    try:
+        asyncio.run(db.migrate(cfg.database_url))
+    except Exception as exc:
+        if outage.kind(exc) != outage.UNREACHABLE or cfg.database_url.startswith("sqlite"):
+            raise  # SQLite's file is this host's own: a wrong path is not an outage to wait out
+        # Start anyway: pages answer 503 until the database is back, then each worker migrates and gets
+        # ready by itself (community/readiness.py). The demo community waits for a start with the database.
+        click.echo(f"The database is unreachable ({outage.describe(exc)}): serving 503 and trying again until it is "
+                   "back; the server gets ready by itself then.", err=True)
+        os.environ[readiness.MIGRATE_ENV] = "1"
+    else:
+        _run(_load_demo_if_empty)
     host, port, workers = host or cfg.host, port or cfg.port, workers or cfg.workers
     from community import demo
 

@@ -95,7 +95,8 @@ def create_app(config: Config | None = None, manage_db: bool = True, background:
                                                         questions.ensure_generation_row]
         if background:
             steps += [room_start(room.startup) for room in rooms if getattr(room, "startup", None) is not None]
-        await readiness.start(app, readiness.StartUp(steps), tasks, defer=manage_db)
+        await readiness.start(app, readiness.StartUp(steps), tasks,
+                              defer=manage_db and not config.database_url.startswith("sqlite"))
         try:
             yield
         finally:

@@ -24,6 +24,7 @@ from community import clock, db, mail, mail_links, preferences, settings
 from community.mail_links import Site
 from community.models import Comment, DigestRun, Notification, NotificationPreference, Post, User
 from community.notification_mail import REASONS, excerpt, mailable, render, still_visible
+from community.loop_guard import LoopGuard
 from community.wakeup import sleep_until_woken
 
 log = logging.getLogger("community.digest")
@@ -303,6 +304,7 @@ def _compose(site: Site, p: Period, user: User, listed: list[tuple[dict[str, Any
 async def schedule_loop(site: Site, every_seconds: float = TICK_SECONDS) -> None:
     """Wakes once a minute and runs a digest whose period is not mailed yet; runs until cancelled."""
     idle = asyncio.Event()  # never set: the wait honours a cancellation a library swallowed
+    guard = LoopGuard("the digest schedule")  # an outage: one line, one line when it is back
     while True:
         for kind in KINDS:
             try:
@@ -310,10 +312,13 @@ async def schedule_loop(site: Site, every_seconds: float = TICK_SECONDS) -> None
                     sent = await run(kind, site)
                     if sent:
                         log.info("queued %d %s digest mail(s)", sent, kind)
+                guard.ok()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a database hiccup must not end the loop
-                log.exception("%s digest failed; trying again in %ss", kind, every_seconds)
+            except Exception as exc:  # a database hiccup must not end the loop
+                guard.failed(exc, f"{kind} digest failed; trying again in {every_seconds}s")
+                if guard.in_outage:
+                    break  # the next kind would meet the same outage; a run resumes where it stopped
         await sleep_until_woken(idle, every_seconds)
 
 

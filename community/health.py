@@ -72,6 +72,9 @@ async def readyz(request: Request) -> Response:
     database, search = await asyncio.gather(check_database(), check_search(config))
     body = {"database": database, "search": search}
     status = 200 if database == "ok" and search == "ok" else 503
+    waiting = getattr(request.app.state, "not_ready", None)  # a start that met an unreachable database (community/readiness.py)
+    if waiting:
+        body["startup"], status = waiting, 503
     response = JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
     if status == 503:
         response.headers["Retry-After"] = str(outage.RETRY_AFTER)

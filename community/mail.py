@@ -31,6 +31,7 @@ import aiosmtplib
 
 from community import clock, db, settings
 from community.models import OutgoingMail, User
+from community.loop_guard import LoopGuard
 from community.wakeup import sleep_until_woken
 
 log = logging.getLogger("community.mail")
@@ -318,13 +319,19 @@ async def sender_loop(transport: Transport, poll_seconds: float | None = None, c
     """The in-server sender: runs until cancelled, never lets one failure stop it."""
     wake, poll_seconds = wake_event(), poll_seconds or POLL_SECONDS
     rechecks: tuple[float, ...] = ()
+    guard = LoopGuard("the mail sender")  # an outage: one line, back-off, one line when it is back
     while True:
         try:
             batch = await send_once(transport, composers)
+            guard.ok()
         except asyncio.CancelledError:
             raise
-        except Exception:  # a database hiccup must not end the loop
-            log.exception("mail sender failed; trying again")
+        except Exception as exc:  # a database hiccup must not end the loop
+            pause = guard.failed(exc, "mail sender failed; trying again", poll_seconds)
+            if guard.in_outage:  # the unsent mail waits in the outbox table; look again after the back-off
+                rechecks = ()
+                await asyncio.sleep(pause)
+                continue
             batch = Batch()
         if batch.claimed >= BATCH:
             continue

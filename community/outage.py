@@ -88,6 +88,10 @@ def kind(exc: BaseException) -> str | None:
                 word in str(e) for word in ("connection is closed", "pool is closing", "pool is closed",
                                             "connection was closed")):
             return UNREACHABLE
+        if pg is not None and isinstance(e, pg.InternalClientError) and "another operation" in str(e):
+            # "cannot switch to state N; another operation is in progress": how asyncpg reports a query
+            # on a connection that PostgreSQL terminated mid-operation (a shutdown: sqlalchemy#13241)
+            return UNREACHABLE
         if isinstance(e, sqlite3.OperationalError) and "unable to open database file" in str(e):
             return UNREACHABLE
     return None
@@ -100,7 +104,9 @@ class _Throttle:
         self.last: dict[str, float] = {}
         self.quiet: dict[str, int] = {}
 
-    def note(self, what: str, exc: BaseException, where: str) -> None:
+    def note(self, what: str, exc: BaseException, where: str, then: str = "") -> None:
+        """`then`: what happens now (a request: "answering 503 until it is back"; a background loop
+        (community/loop_guard.py): "retrying with back-off")."""
         now = time.monotonic()
         last = self.last.get(what)
         if last is not None and now - last < LOG_EVERY:
@@ -110,10 +116,11 @@ class _Throttle:
         root = _root(exc)
         also = f"; {quiet} more since the last line" if quiet else ""
         if what == UNREACHABLE:
-            log.error("database unreachable (%s: %s) at %s; answering 503 until it is back%s",
-                      type(root).__name__, root, where, also)
+            log.error("database unreachable (%s: %s) at %s; %s%s",
+                      type(root).__name__, root, where, then or "answering 503 until it is back", also)
         else:
-            log.warning("a statement ran past DB_STATEMENT_TIMEOUT_MS at %s (%s); answered 503%s", where, root, also)
+            log.warning("a statement ran past DB_STATEMENT_TIMEOUT_MS at %s (%s); %s%s", where, root,
+                        then or "answered 503", also)
 
 
 def _root(exc: BaseException) -> BaseException:

@@ -61,8 +61,23 @@ def register(cli: click.Group, run: Callable[[Callable[[Config], Awaitable[Any]]
                 def start(total: int) -> None:
                     bar.reset(total=total)
 
-                backend = backend_for(cfg)
-                count = await Indexer(backend).reindex(on_start=start, on_batch=bar.update)
+                from search import whoosh_owner
+
+                # Rebuilding a Whoosh index empties the outbox into it: refused, as `indexer` is, when
+                # another host's index follows this database's outbox (search/whoosh_owner.py).
+                claim = whoosh_owner.OutboxClaim(cfg) if whoosh_owner.applies(cfg) else None
+                if claim is not None:
+                    try:
+                        await claim.start()
+                    except whoosh_owner.OutboxTaken as exc:
+                        bar.close()
+                        raise click.ClickException(str(exc)) from None
+                try:
+                    backend = backend_for(cfg)
+                    count = await Indexer(backend).reindex(on_start=start, on_batch=bar.update)
+                finally:
+                    if claim is not None:
+                        await claim.close()
                 bar.close()
                 click.echo(f"Indexed {count} threads into {cfg.search_backend}.")
                 embedder = getattr(backend, "embedder", None)

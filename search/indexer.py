@@ -16,7 +16,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from community import db
+from community import db, outage
+from community.loop_guard import LoopGuard
 from community.wakeup import sleep_until_woken
 from search import documents, outbox, vectors
 from search.backend import SearchBackend, WhooshBackend
@@ -107,6 +108,7 @@ class Indexer:
         batch at a time whenever the outbox is drained, so new writes wait at most one batch.
         """
         failures = 0
+        guard = LoopGuard("the search indexer")  # an outage: one line, back-off, one line when it is back
         lexical = getattr(self.backend, "lexical", self.backend)
         if getattr(getattr(lexical, "index", None), "needs_rebuild", False):
             try:
@@ -117,21 +119,24 @@ class Indexer:
                     lexical.index.needs_rebuild = False
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("search index rebuild failed; run `python run.py reindex`")
-        fill = await self._vector_fill()
+            except Exception as exc:
+                guard.failed(exc, "search index rebuild failed; run `python run.py reindex`")
+        fill = await self._vector_fill(guard)
         fill_failures = 0
         recheck = 0
+        pause = poll
         while True:
             try:
                 handled = await self.drain_once()
                 failures = 0
+                guard.ok()
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 failures += 1
                 handled = 0
-                log.exception("search indexer failed; retrying (the outbox keeps every change)")
+                pause = guard.failed(exc, "search indexer failed; retrying (the outbox keeps every change)",
+                                     poll if outage.kind(exc) else min(30.0, poll * 2 ** failures))
             if handled >= self.batch:
                 continue
             if fill is not None and not failures:
@@ -143,7 +148,10 @@ class Indexer:
                     continue
                 except asyncio.CancelledError:
                     raise
-                except Exception:
+                except Exception as exc:
+                    if outage.kind(exc) is not None:  # the database is away: not the fill's fault
+                        await asyncio.sleep(guard.failed(exc, "filling the question vectors failed"))
+                        continue
                     fill_failures += 1
                     if fill_failures >= FILL_RETRIES:
                         log.exception("filling the question vectors failed; run `python run.py reindex --vectors-only`")
@@ -155,7 +163,7 @@ class Indexer:
             if handled:
                 recheck = 0
             if failures:
-                await asyncio.sleep(min(30.0, poll * 2 ** failures))
+                await asyncio.sleep(pause)
             elif handled == 0 and recheck > 0:
                 # Woken by a write in this process whose transaction had not committed yet (on
                 # PostgreSQL the indexer reads on another connection): look again shortly.
@@ -166,7 +174,7 @@ class Indexer:
             else:
                 recheck = 0
 
-    async def _vector_fill(self) -> VectorFill | None:
+    async def _vector_fill(self, guard: LoopGuard | None = None) -> VectorFill | None:
         """On a start after an upgrade (questions without a vector of this model, or made from another
         text), the fill that the loop runs a batch at a time while the outbox is empty."""
         embedder = getattr(self.backend, "embedder", None)
@@ -176,8 +184,12 @@ class Indexer:
             why = await vectors.outdated()
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("could not check the question vectors; run `python run.py reindex --vectors-only`")
+        except Exception as exc:
+            message = "could not check the question vectors; run `python run.py reindex --vectors-only`"
+            if guard is None:
+                log.exception(message)
+            else:
+                guard.failed(exc, message)
             return None
         if why is None:
             return None

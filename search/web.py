@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from community import openapi, pages
+from community.loop_guard import LoopGuard
 from community.web import client_address, current_user, page_number, read_json, redirect, render
 from search import deflection, whoosh_owner
 from search.backend import search_backend
@@ -154,8 +155,9 @@ async def _warm(backend: Any) -> None:
         log.info("neighbour index loaded: %d question vectors", len(backend.neighbours))
     except asyncio.CancelledError:
         raise
-    except Exception:
-        log.exception("loading the neighbour index failed; the first look-up will load it")
+    except Exception as exc:
+        LoopGuard("the neighbour index's first load").failed(
+            exc, "loading the neighbour index failed; the first look-up will load it")
 
 
 if _asked not in pages.ASKED_HOOKS:

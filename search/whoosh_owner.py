@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from community import db
+from community import db, outage
 from community.config import Config
 
 log = logging.getLogger("search.whoosh_owner")
@@ -90,7 +90,9 @@ class OutboxClaim:
         """Whether this process drains now: it holds the lock (taking it over if the holder left)."""
         try:
             holder = await self._try()
-        except Exception:
+        except Exception as exc:
+            if outage.kind(exc) is not None:
+                raise  # the database is away: the indexer's loop says so once and backs off
             log.exception("could not check who follows the search outbox; not indexing this time")
             return False
         if holder is None:

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from community import clock, db, mail, questions
+from community import clock, db, mail, outage, questions
+from community.loop_guard import LoopGuard
 from community.models import Post
 from community.support import nudge, policy, webhooks
 from community.support.models import Ticket
@@ -176,7 +177,9 @@ async def sweep(now: datetime | None = None) -> SweepResult:
     try:
         # The community's last chance first (`nudge.py`); a failing nudge must not hold up escalation.
         result.nudged = (await nudge.nudge_due(pol, now)).nudged
-    except Exception:
+    except Exception as exc:
+        if outage.kind(exc) is not None:
+            raise  # the database is away: escalating cannot work either; the loop says so once
         log.exception("community nudge failed; escalating anyway")
     due = await find_due(pol, now, result)
     await escalate_due(due, pol, now, result)
@@ -187,13 +190,16 @@ async def sweep(now: datetime | None = None) -> SweepResult:
 
 async def sweeper_loop(every_seconds: float) -> None:
     """The in-server sweeper: runs until cancelled; a failed sweep is logged and retried."""
+    guard = LoopGuard("the escalation sweeper")  # an outage: one line, back-off, one line when it is back
     while True:
+        pause = max(0.2, every_seconds)
         try:
             result = await sweep()
+            guard.ok()
             if result.created:
                 log.info("escalated %d question(s) to support", len(result.created))
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("escalation sweep failed; trying again in %ss", every_seconds)
-        await asyncio.sleep(max(0.2, every_seconds))
+        except Exception as exc:
+            pause = guard.failed(exc, f"escalation sweep failed; trying again in {every_seconds}s", pause)
+        await asyncio.sleep(pause)

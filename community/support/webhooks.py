@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from community import clock
+from community.loop_guard import LoopGuard
 from community.support.models import WebhookDelivery
 
 log = logging.getLogger("community.support.webhooks")
@@ -126,13 +127,16 @@ async def deliver_due(client: httpx.AsyncClient | None = None, limit: int = 100)
 
 async def delivery_loop(poll_seconds: float = 2.0) -> None:
     """The in-server sender: runs until cancelled, never lets one failure stop it."""
+    guard = LoopGuard("the support webhook sender")  # an outage: one line, back-off, one line when it is back
     async with httpx.AsyncClient(timeout=10) as client:
         while True:
+            pause = poll_seconds
             try:
                 while await deliver_due(client) > 0:
                     pass
+                guard.ok()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a database hiccup must not end the loop
-                log.exception("support webhook sender failed; trying again")
-            await asyncio.sleep(poll_seconds)
+            except Exception as exc:  # a database hiccup must not end the loop
+                pause = guard.failed(exc, "support webhook sender failed; trying again", poll_seconds)
+            await asyncio.sleep(pause)
