@@ -44,10 +44,12 @@ class WhooshBackend:
     """Searches run in the event loop (they are short, and usually cached); writes run in a thread."""
 
     name = "whoosh"
-    # Hybrid similar questions search only the title's 4 longest words (a search of every word relaxes
-    # to an OR that walks the common words' postings: twice the p95 at 41,000 questions; 3 words lost
-    # two duplicate pairs on the shared sites). PostgreSQL keeps every word (4 lost a pair there).
-    similar_search_words = 4
+    # Hybrid similar questions search only the title's 3 rarest words (`rarest_words`): a search of
+    # every word relaxes to an OR that walks the common words' postings, and an AND of common words
+    # leapfrogs through long postings. On the shared sites the 3 rarest keep the 13 of 21 duplicate
+    # pairs and find 150 linked ones (the 4 longest: 147; 4 rarest: 155 at 40% more CPU at p95);
+    # docs/benchmarks.md. PostgreSQL keeps every word (4 lost a pair there).
+    similar_search_words = 3
 
     def __init__(self, directory: Path | str) -> None:
         from search.index import open_index
@@ -59,6 +61,11 @@ class WhooshBackend:
 
     async def similar(self, title: str, body: str = "", limit: int = 5) -> list[Hit]:
         return self.index.similar(title, body, limit)
+
+    def rarest_words(self, words: str, keep: int) -> list[str]:
+        """The `keep` words of `words` whose stems are rarest in the index's full text (unknown words
+        skipped), in their order in `words`."""
+        return self.index.rarest_words(words.split(), keep)
 
     async def among(self, raw: str, ids: list[int], unlisted: bool = False) -> list[Hit]:
         return self.index.among(raw, ids, unlisted)

@@ -12,10 +12,12 @@ not padded to a long body's size.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -80,27 +82,74 @@ class Embedder:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(_checked(onnx_path, MODEL_SHA256), options,
                                             providers=["CPUExecutionProvider"])
+        self.workers = 1  # see `parallel`
+        self._solo: list = []  # single-threaded sessions for `workers` > 1 (made on first use)
+        self._solo_lock = threading.Lock()
+
+    def _solo_sessions(self, n: int) -> list:
+        """n sessions of one intra-op thread each: for a rebuild, one per core over interleaved batches
+        (a second intra-op thread in one session cost more CPU per title than it saved here)."""
+        import onnxruntime as ort
+
+        with self._solo_lock:
+            while len(self._solo) < n:
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = 1
+                options.inter_op_num_threads = 1
+                options.enable_cpu_mem_arena = False
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                onnx_path, _ = model_files()
+                self._solo.append(ort.InferenceSession(_checked(onnx_path, MODEL_SHA256), options,
+                                                       providers=["CPUExecutionProvider"]))
+            return self._solo[:n]
+
+    @contextlib.contextmanager
+    def parallel(self, workers: int) -> Iterator[None]:
+        """While inside: `embed` shares its batches out among `workers` single-threaded sessions on as
+        many threads (ONNX Runtime releases the GIL). For a rebuild (`python run.py reindex`), which has
+        the process to itself: one session per core."""
+        before, self.workers = self.workers, max(1, workers)
+        try:
+            yield
+        finally:
+            self.workers = before
 
     def embed(self, texts: list[str], batch: int = BATCH) -> np.ndarray:
+        workers = self.workers
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         if not texts:
             return out
         encoded = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
-        for start in range(0, len(order), batch):
-            rows = order[start:start + batch]
-            width = max(len(encoded[i]) for i in rows)
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, i in enumerate(rows):
-                ids[r, :len(encoded[i])] = encoded[i]
-                mask[r, :len(encoded[i])] = 1
-            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                             "token_type_ids": np.zeros_like(ids)})[0]
-            summed = (hidden * mask[..., None]).sum(axis=1)  # mean over the real tokens
-            pooled = summed / mask.sum(axis=1, keepdims=True)
-            out[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        batches = [order[start:start + batch] for start in range(0, len(order), batch)]
+        if workers <= 1 or len(batches) < 2:
+            for rows in batches:
+                self._run(self.session, encoded, rows, out)
+            return out
+        sessions = self._solo_sessions(min(workers, len(batches)))
+        from concurrent.futures import ThreadPoolExecutor
+
+        def share(n: int) -> None:  # interleaved, so each gets short and long batches alike
+            for rows in batches[n::len(sessions)]:
+                self._run(sessions[n], encoded, rows, out)
+
+        with ThreadPoolExecutor(len(sessions)) as pool:
+            list(pool.map(share, range(len(sessions))))
         return out
+
+    @staticmethod
+    def _run(session, encoded: list[list[int]], rows: list[int], out: np.ndarray) -> None:
+        width = max(len(encoded[i]) for i in rows)
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for r, i in enumerate(rows):
+            ids[r, :len(encoded[i])] = encoded[i]
+            mask[r, :len(encoded[i])] = 1
+        hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                    "token_type_ids": np.zeros_like(ids)})[0]
+        summed = (hidden * mask[..., None]).sum(axis=1)  # mean over the real tokens
+        pooled = summed / mask.sum(axis=1, keepdims=True)
+        out[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
     def embed_one(self, text: str) -> np.ndarray:
         return self.embed([text])[0]

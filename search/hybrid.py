@@ -133,14 +133,28 @@ class HybridBackend:
             self._queries.move_to_end(text)
         return vector
 
-    async def neighbours_of(self, text: str, k: int) -> tuple[np.ndarray | None, list[tuple[int, float]]]:
+    async def _start_embedding(self, text: str) -> asyncio.Task[np.ndarray] | None:
+        """The query's embedding, started on a worker thread before the lexical side runs: a Whoosh
+        look-up holds the event loop (and the GIL) while ONNX Runtime, which releases the GIL, embeds
+        beside it, so on two free cores the model costs the look-up almost nothing. Started after the
+        lexical work (asyncio.gather's order), it would wait for all of it."""
+        if not text.strip():
+            return None
+        task = asyncio.ensure_future(self.embed_query(text))
+        await asyncio.sleep(0)  # the task runs up to its thread hand-off
+        return task
+
+    async def neighbours_of(self, text: str, k: int, embedding: asyncio.Task[np.ndarray] | None = None,
+                            ) -> tuple[np.ndarray | None, list[tuple[int, float]]]:
         """(the query's vector, its k nearest questions with their cosine similarity); (None, [])
-        when there is nothing to compare with."""
+        when there is nothing to compare with. `embedding`: the query's, already started."""
         if self.follow:
             await self.neighbours.follow()
         if not text.strip() or not len(self.neighbours):
+            if embedding is not None:
+                await asyncio.wait([embedding])  # let it finish (it fills the cache): never left pending
             return None, []
-        vector = await self.embed_query(text)
+        vector = await (embedding if embedding is not None else self.embed_query(text))
         return vector, self.neighbours.search(vector, k)
 
     def _cosines(self, vector: np.ndarray, found: list[tuple[int, float]], ids: list[int]) -> dict[int, float]:
@@ -159,7 +173,9 @@ class HybridBackend:
         words = plain_words(title) or plain_words(body[:300])
         keep = getattr(self.lexical, "similar_search_words", None)  # the backend's cost/relevance trade
         if keep:
-            words = " ".join(sorted(dict.fromkeys(words.split()), key=len, reverse=True)[:keep])
+            rarest = getattr(self.lexical, "rarest_words", None)
+            words = " ".join(rarest(words, keep) if rarest else
+                             sorted(dict.fromkeys(words.split()), key=len, reverse=True)[:keep])
         query = vectors.text_of(ThreadDoc(0, title, body, "", [], "", None)) if title.strip() else body[:300]
 
         async def lexical() -> tuple[list[Hit], list[Hit]]:
@@ -167,8 +183,9 @@ class HybridBackend:
             searched = (await self.lexical.search(words, 1, pool, snippets=False)).items if words else []
             return looked_up, searched
 
-        (looked_up, searched), (vector, found) = await asyncio.gather(
-            lexical(), self.neighbours_of(query, max(SEMANTIC_POOL, limit + 1)))
+        embedding = await self._start_embedding(query)
+        (vector, found), (looked_up, searched) = await asyncio.gather(
+            self.neighbours_of(query, max(SEMANTIC_POOL, limit + 1), embedding), lexical())
         if vector is None:
             return await self.lexical.similar(title, body, limit)
         found = [(qid, sim) for qid, sim in found if sim >= SIMILAR_MIN_COSINE]
@@ -202,8 +219,9 @@ class HybridBackend:
         meaning = meaning_of(parsed)
         if not meaning or parsed.scope == "answer":
             return await self.lexical.search(raw, page, per_page)
-        first, (vector, found) = await asyncio.gather(self.lexical.search(raw, 1, per_page),
-                                                      self.neighbours_of(meaning, max(SEARCH_POOL, per_page)))
+        embedding = await self._start_embedding(meaning)
+        (vector, found), first = await asyncio.gather(self.neighbours_of(meaning, max(SEARCH_POOL, per_page), embedding),
+                                                      self.lexical.search(raw, 1, per_page))
         lexical = [h.question_id for h in first.items]
         shown = set(lexical)
         candidates = [qid for qid, sim in found if sim >= SEARCH_MIN_COSINE and qid not in shown]

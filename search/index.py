@@ -586,6 +586,19 @@ class WhooshIndex:
             present = [t for t in present if df[t] <= limit] or present[:1]
         return present[:keep]
 
+    def rarest_words(self, words: list[str], keep: int) -> list[str]:
+        """The `keep` words whose tokens are rarest in the full text (a word the index does not know,
+        or one that stems to nothing, is left out), in the order given."""
+        reader = self.searcher().reader()
+        df: dict[str, int] = {}
+        for word in dict.fromkeys(words):
+            tokens = self._tokens(word)
+            counts = [self._counts.doc_frequency(reader, "text", t) for t in tokens]
+            if counts and all(counts):
+                df[word] = min(counts)
+        chosen = set(sorted(df, key=lambda w: df[w])[:keep])
+        return [w for w in df if w in chosen]
+
     def _similar_terms(self, reader, title: str, body: str) -> list[tuple[str, str, float]]:
         """(field, token, boost) of the look-up: every key title word in titles, the rarest few in
         question bodies too (their postings are short), and the body's rarest words at a lower weight."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -81,7 +82,12 @@ async def _plan(docs: Iterable[ThreadDoc], removed: Iterable[int],
             gone.add(doc.question_id)
         else:
             wanted[doc.question_id] = text_of(doc)
-    gone -= set(wanted)
+    return await _plan_texts(wanted, gone, conn)
+
+
+async def _plan_texts(wanted: dict[int, str], gone: set[int],
+                      conn: Any = None) -> tuple[list[tuple[int, str, str]], list[int]]:
+    gone = gone - set(wanted)
     ids = [*wanted, *gone]
     existing: dict[int, tuple[str, bool]] = {}
     for start in range(0, len(ids), 500):
@@ -130,6 +136,22 @@ async def forget_digests() -> int:
     return await db.execute("UPDATE search_vector SET digest = '' WHERE digest <> ''")
 
 
+async def _texts(ids: list[int], conn: Any = None) -> dict[int, str | None]:
+    """The embedded text (`text_of`) of each visible question among `ids`; None for one closed as a
+    duplicate. Only the columns the text needs: a rebuild has no use for answers (which
+    `documents.load` reads and converts to plain text for the search index)."""
+    body = ", p.body_html" if BODY_CHARS else ""
+    out: dict[int, str | None] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows = await db.fetch(f"SELECT p.id, p.title, p.closed_reason{body} FROM post p WHERE p.id IN ({_marks(len(chunk))})"
+                              " AND p.kind = 'question' AND p.hidden = ? AND p.deleted_at IS NULL", [*chunk, False], conn)
+        for r in rows:
+            doc = ThreadDoc(int(r["id"]), r["title"], documents.plain_text(r["body_html"]) if BODY_CHARS else "", "", [], "", None)
+            out[int(r["id"])] = None if r["closed_reason"] == "duplicate" else text_of(doc)
+    return out
+
+
 async def refresh(ids: list[int], embedder: Embedder) -> tuple[int, int]:
     """Bring these questions' vectors up to date; returns (texts embedded, visible questions seen).
 
@@ -137,22 +159,24 @@ async def refresh(ids: list[int], embedder: Embedder) -> tuple[int, int]:
     the questions again first and keeps only what is still current, so a rebuild running beside the
     indexer never puts back the vector of a title edited meanwhile (the edit's outbox row has the
     indexer write the new one)."""
-    docs, removed = await documents.load(ids)
-    todo, drop = await _plan(docs, removed)
+    ids = sorted({int(i) for i in ids})
+    texts = await _texts(ids)
+    wanted = {qid: text for qid, text in texts.items() if text is not None}
+    todo, drop = await _plan_texts(wanted, set(ids) - set(wanted))
     if not todo and not drop:
-        return 0, len(docs)
+        return 0, len(texts)
     fresh = await asyncio.to_thread(embedder.embed, [text for _, text, _ in todo]) if todo else None
     async with db.transaction() as conn:
         if db.dialect() == "postgres":
             await db.execute("SELECT pg_advisory_xact_lock(?)", [VECTOR_LOCK], conn)
-        now_docs, _ = await documents.load([qid for qid, _, _ in todo] + drop, conn)
-        current = {d.question_id: digest_of(text_of(d)) for d in now_docs if not d.closed_duplicate}
+        now = await _texts([qid for qid, _, _ in todo] + drop, conn)
+        current = {qid: digest_of(text) for qid, text in now.items() if text is not None}
         rows: list[tuple[int, str, bytes | None]] = [
             (qid, d, to_bytes(fresh[i])) for i, (qid, _, d) in enumerate(todo) if current.get(qid) == d]  # type: ignore[index]
         rows += [(qid, "", None) for qid in drop if qid not in current]
         if rows:
             await _put(rows, conn)
-    return len(todo), len(docs)
+    return len(todo), len(texts)
 
 
 async def _drop_orphans() -> int:
@@ -200,14 +224,18 @@ class Fill:
 
 
 async def rebuild(embedder: Embedder, on_start: Callable[[int], None] | None = None,
-                  on_batch: Callable[[int], None] | None = None, batch: int = 256) -> int:
-    """Bring every question's vector up to date (see `Fill`). Returns how many texts it embedded."""
+                  on_batch: Callable[[int], None] | None = None, batch: int = 256, workers: int | None = None) -> int:
+    """Bring every question's vector up to date (see `Fill`). Returns how many texts it embedded.
+    The model runs one single-threaded session per core (`workers`; EMBED_WORKERS): a rebuild has
+    its process to itself (the indexer's own `Fill` keeps the one shared session)."""
     if on_start:
         on_start(await documents.count_questions())
+    workers = workers or int(os.environ.get("EMBED_WORKERS") or os.cpu_count() or 1)
     fill = Fill(embedder, batch)
-    while await fill.step():
-        if on_batch:
-            on_batch(fill.last_seen)
+    with embedder.parallel(workers):
+        while await fill.step():
+            if on_batch:
+                on_batch(fill.last_seen)
     return fill.embedded
 
 

@@ -177,3 +177,19 @@ async def test_among_applies_everything_but_the_plain_words(app, database):
         unlisted = [h.question_id for h in await backend.among(raw, ids, unlisted=True)]
         assert unlisted and not set(unlisted) & listed and set(unlisted) <= allowed, raw
     assert await backend.among("[roaming]", ids, unlisted=True) == []  # operators alone list every match
+
+
+def test_similar_questions_search_the_titles_rarest_words(tmp_path):
+    """Whoosh: the lexical search list of hybrid similar questions takes the title's rarest words by
+    document frequency (cheap to search, and they carry the meaning), never an unknown word."""
+    from search.backend import WhooshBackend
+    from search.documents import ThreadDoc
+
+    lexical = WhooshBackend(tmp_path / "rare")
+    docs = [ThreadDoc(i, f"phone {'hotspot' if i == 1 else 'battery'} {'tethering' if i < 3 else 'charger'}", "", "", [],
+                      "", None) for i in range(1, 11)]
+    lexical.index.rebuild([docs])
+    # document frequencies: phone 10, battery 9, charger 8, tethering 2, hotspot 1
+    assert lexical.rarest_words("phone battery tethering hotspot zzzunknown", 2) == ["tethering", "hotspot"]
+    assert lexical.rarest_words("charger phone", 3) == ["charger", "phone"]
+    assert lexical.rarest_words("zzzunknown", 3) == []
