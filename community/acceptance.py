@@ -74,7 +74,7 @@ async def accept(user: User | None, question_id: Any, answer_id: Any) -> Post:
         if old is not None:
             await events.emit("answer_unaccepted", question=q, answer=old, conn=conn)
         await events.emit("answer_accepted", question=q, answer=ans, by=user, conn=conn)
-    await bump_generation()
+    await bump_generation(q.id, people)  # the thread, and the reputation of everyone it moved
     return ans
 
 
@@ -90,4 +90,4 @@ async def unaccept(user: User | None, question_id: Any) -> None:
         await refresh_state(q.id, conn)
         await outbox.enqueue(q.id, conn)
         await events.emit("answer_unaccepted", question=q, answer=old, conn=conn)
-    await bump_generation()
+    await bump_generation(q.id, [q.author_id, old.author_id])

@@ -4,11 +4,12 @@ they are known for (by the score of their answers there, then by how often they 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from community import clock, db
 
 WEEKS = 26
+RECENT = 500  # top tags: of a member's latest questions and latest answers, this many of each
 CHART_WIDTH, CHART_HEIGHT = 260, 48
 
 
@@ -36,9 +37,11 @@ async def weekly(user_id: int) -> list[Week]:
     """Questions and answers per week over the last WEEKS weeks, oldest first, with bar sizes."""
     today = clock.now().date()
     first = today - timedelta(days=today.weekday() + 7 * (WEEKS - 1))
+    # Only the chart's weeks: a range of the (author_id, kind, created_at) index (migration 0012).
+    since = datetime.combine(first, datetime.min.time(), tzinfo=timezone.utc)
     rows = await db.fetch(
-        "SELECT kind, created_at FROM post WHERE author_id = ? AND deleted_at IS NULL AND hidden = ? "
-        "ORDER BY created_at DESC LIMIT 5000", [user_id, False])
+        "SELECT kind, created_at FROM post WHERE author_id = ? AND kind IN ('question', 'answer') AND created_at >= ? "
+        "AND deleted_at IS NULL AND hidden = ? LIMIT 5000", [user_id, since, False])
     counts = [[0, 0] for _ in range(WEEKS)]
     for r in rows:
         created = r["created_at"]
@@ -53,12 +56,16 @@ async def weekly(user_id: int) -> list[Week]:
 
 
 async def top_tags(user_id: int, limit: int = 5) -> list[TopTag]:
-    """The tags of the questions a member asked or answered, by their answers' score there, then posts."""
+    """The tags of the questions a member asked or answered, by their answers' score there, then posts:
+    of their latest RECENT questions and RECENT answers (two ranges of the (author_id, kind, created_at)
+    index), so a member with tens of thousands of posts costs what one with a thousand does."""
+    mine = ("SELECT * FROM (SELECT id, question_id, kind, score FROM post WHERE author_id = ? AND kind = '{kind}' "
+            "AND deleted_at IS NULL AND hidden = ? ORDER BY created_at DESC LIMIT ?) {alias}")
     rows = await db.fetch(
         "SELECT t.name AS name, COUNT(*) AS posts, "
         "SUM(CASE WHEN p.kind = 'answer' THEN p.score ELSE 0 END) AS score "
-        "FROM post p JOIN post_tag pt ON pt.post_id = COALESCE(p.question_id, p.id) JOIN tag t ON t.id = pt.tag_id "
-        "WHERE p.author_id = ? AND p.deleted_at IS NULL AND p.hidden = ? "
+        f"FROM ({mine.format(kind='question', alias='q')} UNION ALL {mine.format(kind='answer', alias='a')}) p "
+        "JOIN post_tag pt ON pt.post_id = COALESCE(p.question_id, p.id) JOIN tag t ON t.id = pt.tag_id "
         "GROUP BY t.name ORDER BY score DESC, posts DESC, t.name LIMIT ?",
-        [user_id, False, limit])
+        [user_id, False, RECENT, user_id, False, RECENT, limit])
     return [TopTag(r["name"], int(r["posts"]), int(r["score"] or 0)) for r in rows]

@@ -80,6 +80,30 @@ class PoolSettings:
                    idle_in_transaction_ms=0, connect_timeout=_float(env, "DB_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT))
 
 
+_quiet: Any = None
+
+
+def quiet_connection_class() -> Any:
+    """asyncpg's connection without its reset statement on release to the pool.
+
+    The pool sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` each time a
+    connection goes back, and outside a transaction Tortoise takes one from the pool per statement:
+    half of every page's round trips were that reset (issue 17). Nothing here leaves session state
+    behind: the only advisory locks are transaction-level (pg_advisory_xact_lock), there is no LISTEN,
+    no session-level SET and no cursor WITH HOLD; an open transaction is still rolled back on release.
+    """
+    global _quiet
+    if _quiet is None:
+        import asyncpg
+
+        class QuietConnection(asyncpg.Connection):  # type: ignore[misc]
+            def get_reset_query(self) -> str:
+                return ""
+
+        _quiet = QuietConnection
+    return _quiet
+
+
 def postgres_connection(url: str, pool: PoolSettings) -> dict[str, Any]:
     """Tortoise's connection entry for a PostgreSQL URL with these pool settings. What the URL's own
     query string sets (?maxsize=, ?minsize=) wins over the settings."""
@@ -92,6 +116,7 @@ def postgres_connection(url: str, pool: PoolSettings) -> dict[str, Any]:
     # traceback each time; connections are opened on demand and kept (idle ones closed after 5 min).
     credentials.setdefault("minsize", 0)
     credentials.setdefault("timeout", pool.connect_timeout)  # asyncpg's connect timeout, per new connection
+    credentials.setdefault("connection_class", quiet_connection_class())
     server_settings = dict(credentials.get("server_settings") or {})
     if pool.statement_timeout_ms:
         server_settings.setdefault("statement_timeout", str(pool.statement_timeout_ms))

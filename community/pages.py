@@ -84,8 +84,10 @@ async def thread_page(request: Request, form_errors: dict | None = None, form_va
 
     async def make() -> Response:
         viewer = await current_user(request)
-        # The posts and comments are the same for every reader: read them once per content generation.
-        content = await page_cache.shared(request, ("thread", str(qid)), lambda: questions.thread_content(qid))
+        # The posts and comments are the same for every reader: read them once, kept until a write
+        # changes this thread or a member shown on it (community/page_changes.py).
+        content = await page_cache.shared(request, ("thread", str(qid)), lambda: questions.thread_content(qid),
+                                          questions.thread_scope)
         if canonical and (elsewhere := seo.moved(request, content.question, viewer)) is not None:
             return elsewhere
         t = await questions.thread(qid, viewer, content)

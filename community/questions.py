@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from community import clock, db, events, mentions, notifications, privileges, ratelimit, settings, uploads, watches
+from community import clock, db, events, mentions, notifications, privileges, question_lists, ratelimit, settings, uploads, watches
 from community.errors import Invalid, NotAllowed, NotFound
 from community.models import Comment, ContentGeneration, Post, Tag, User
 from community.notifications import notify
@@ -125,10 +126,13 @@ async def _check_daily_limit(user: User, kind: str) -> None:
 _local_bumps = 0
 
 
-async def bump_generation() -> None:
-    """Tell every worker's anonymous page cache that content changed."""
+async def bump_generation(question_id: int | None = None, users: Iterable[int | None] = ()) -> None:
+    """Tell every worker's anonymous page cache that content changed: the thread of `question_id` and
+    how the `users` show beside their posts, or, with neither, everything (community/page_changes.py)."""
+    from community import page_changes
+
     global _local_bumps
-    await db.execute("UPDATE content_generation SET value = value + 1 WHERE id = 1")
+    await page_changes.record(question_id, users)
     _local_bumps += 1  # this worker's cache re-reads the generation at once (community.web.PageCache)
 
 
@@ -188,7 +192,7 @@ async def ask(user: User | None, title: Any, body: Any, tags: Any, *, address: s
         await mentions.notify_post(mentioned, author=user, question=question, post=question, conn=conn)
         await outbox.enqueue(question.id, conn)
         await events.emit("question_asked", question=question, conn=conn)
-    await bump_generation()
+    await bump_generation(question.id, [user.id])  # its own thread, and the asker's badges elsewhere
     return question
 
 
@@ -297,7 +301,7 @@ async def answer(user: User | None, question_id: Any, body: Any, official: bool 
         await watches.auto_watch(user.id, question.id, conn)
         await outbox.enqueue(question.id, conn)
         await events.emit("answer_posted", question=question, answer=ans, conn=conn)
-    await bump_generation()
+    await bump_generation(question.id, [user.id])  # this thread, and the answerer's badges on others
     return ans
 
 
@@ -325,7 +329,7 @@ async def comment(user: User | None, post_id: Any, body: Any, *, address: str | 
         await mentions.notify_post(mentioned, author=user, question=question, post=post, comment=c, conn=conn)
         await watches.auto_watch(user.id, question.id, conn)
         await events.emit("comment_posted", post=post, comment=c, conn=conn)
-    await bump_generation()
+    await bump_generation(question.id, [user.id])
     return c
 
 
@@ -379,23 +383,34 @@ class Thread:
     watching: bool = False  # the viewer watches the question (community.watches)
 
 
+def thread_scope(content: Thread) -> tuple[int, frozenset[int]]:
+    """What a kept thread shows (community/page_changes.py): its question, and every author on it
+    (their names, reputation and badges show beside their posts)."""
+    authors = {p.author_id for p in (content.question, *content.answers)}
+    authors.update(c.author_id for kept in content.comments.values() for c in kept)
+    authors.discard(None)
+    return content.question.id, frozenset(authors)
+
+
 async def thread_content(question_id: Any) -> Thread:
     """What a thread page shows every reader alike: the question, all its answers (accepted first,
-    then by score) and comments, before any viewer's visibility or votes. Three queries whatever the
+    then by score) and comments, before any viewer's visibility or votes. Two statements whatever the
     number of answers; the page keeps it for as long as the content generation is unchanged."""
+    from community import thread_rows
+
     try:
         qid = int(question_id)
     except (TypeError, ValueError):
         raise NotFound("There is no question with that id.") from None
-    q = await Post.filter(id=qid, kind="question").select_related("author").first() if -2**31 < qid < 2**31 else None
+    # Two statements of plain SQL (community/thread_rows.py): the ORM's query building was most of a miss.
+    q, answers, found = await thread_rows.load(qid) if -2**31 < qid < 2**31 else (None, [], [])
     if q is None:
         raise NotFound("There is no question with that id; it may have been deleted.")
-    answers = await Post.filter(question_id=q.id, kind="answer").select_related("author")
     answers.sort(key=lambda a: (a.id != q.accepted_answer_id, not a.official, -a.score, a.created_at))
-    ids = [q.id] + [a.id for a in answers]
-    comments: dict[int, list[Comment]] = {i: [] for i in ids}
-    for c in await Comment.filter(post_id__in=ids, deleted_at=None).select_related("author").order_by("created_at"):
-        comments[c.post_id].append(c)
+    comments: dict[int, list[Comment]] = {i: [] for i in [q.id] + [a.id for a in answers]}
+    for c in found:
+        if c.post_id in comments:
+            comments[c.post_id].append(c)
     return Thread(q, answers, comments)
 
 
@@ -467,16 +482,18 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
 async def list_questions(sort: Any = "newest", tag: Any = None, cursor: Any = None, limit: int = PAGE_SIZE,
                          viewer: User | None = None) -> tuple[list[Post], str | None]:
     sort = sort or "newest"
-    qs = _listed(sort, tag)
+    _listed(sort, tag)  # checks the sort and the tag name
     key = _SORT_FIELDS[sort]
+    listed_tag = await _list_tag(tag)
+    after = None
     if cursor:
         if not isinstance(cursor, str):
             raise Invalid("cursor", "That page link is broken; go back to the first page.")
-        value, pk = _decode_cursor(cursor, sort)
-        from tortoise.expressions import Q
-
-        qs = qs.filter(Q(**{f"{key}__lt": value}) | Q(**{key: value, "id__lt": pk}))
-    rows = await qs.order_by(f"-{key}", "-id").limit(limit + 1).select_related("author")
+        after = _decode_cursor(cursor, sort)
+    # The page's ids as an index range (community/question_lists.py), then its rows by primary key.
+    found = await question_lists.page(sort, listed_tag, after, limit + 1) if listed_tag is not False else []
+    by_id = {p.id: p for p in await Post.filter(id__in=[pk for _, pk in found]).select_related("author")} if found else {}
+    rows = [by_id[pk] for _, pk in found if pk in by_id]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -501,16 +518,23 @@ def _listed(sort: Any, tag: Any) -> Any:
     return qs
 
 
+async def _list_tag(tag: Any) -> tuple[int, int] | None | bool:
+    """None for no tag, the tag's (id, question_count), or False for a tag that does not exist (no questions)."""
+    if not tag:
+        return None
+    return await question_lists.tag_for_list(tag) or False
+
+
 async def previous_cursor(sort: Any, tag: Any, first: Post, limit: int = PAGE_SIZE) -> str | None:
     """The page before the one that starts with `first`, as list_questions' cursor ("" for the first
     page): the `limit` questions listed just before it, and the one before those, are read backwards."""
     sort = sort or "newest"
+    _listed(sort, tag)  # checks the sort and the tag name
     key = _SORT_FIELDS[sort]
-    value = getattr(first, key)
-    from tortoise.expressions import Q
-
-    rows = await _listed(sort, tag).filter(Q(**{f"{key}__gt": value}) | Q(**{key: value, "id__gt": first.id})) \
-        .order_by(key, "id").limit(limit + 1).values_list(key, "id")
+    listed_tag = await _list_tag(tag)
+    if listed_tag is False:
+        return ""
+    rows = await question_lists.page(sort, listed_tag, (getattr(first, key), first.id), limit + 1, backwards=True)
     if len(rows) <= limit:
         return ""
     return _encode_cursor(*rows[limit])

@@ -87,5 +87,6 @@ async def _vote_once(user: User, post_id: Any, value: int, address: str | None) 
             await outbox.enqueue(question.id, conn)
             await events.emit("vote_cast", post=post, voter=user, value=value, before=old, conn=conn)
         score = (await Post.filter(id=post.id).using_db(conn).only("score").first()).score
-    await bump_generation()
+    # The thread, and the reputation of the voter and the post's author wherever they post.
+    await bump_generation(question.id, involved)
     return score

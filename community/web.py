@@ -439,7 +439,9 @@ class _CheckedCookies:
 class PageCache:
     """Rendered pages for anonymous readers, and thread content shared by every reader, valid while
     the content generation (one row that every write bumps after its commit) is unchanged (pages for
-    at most FRESH_SECONDS, as their times are relative).
+    at most FRESH_SECONDS, as their times are relative) or, for a thread, while no write since changed
+    that thread or a member shown on it (community/page_changes.py: a write to one question no longer
+    throws away every other thread's page).
 
     Reading the generation is the whole cost of a hit, so it is made cheap. On SQLite it is read on
     every request through a private read-only sqlite3 connection: a few microseconds, no thread hop,
@@ -448,6 +450,7 @@ class PageCache:
     process; members' pages always read it (they must see their own writes, whichever worker serves
     the redirect), so only anonymous readers can see a page up to RECHECK_SECONDS old after a write
     made through another worker: they made no write themselves, and a search visitor cannot tell.
+    What changed comes with the generation, in the same statement (page_changes.READ_SQL).
     """
 
     RECHECK_SECONDS = 0.1
@@ -455,9 +458,13 @@ class PageCache:
     FRESH_SECONDS = 60.0
 
     def __init__(self, size: int = 2000, shared_size: int = 256) -> None:
+        from community.page_changes import Changes
+
         self.size, self.shared_size = size, shared_size
-        self.entries: OrderedDict[str, tuple[int, bytes, str, float]] = OrderedDict()
-        self.shared_entries: OrderedDict[Any, tuple[int, Any]] = OrderedDict()
+        # path -> (generation, body, media type, fresh until, scope: (thread, its authors) or None)
+        self.entries: OrderedDict[str, tuple[int, bytes, str, float, Any]] = OrderedDict()
+        self.shared_entries: OrderedDict[Any, tuple[int, Any, float, Any]] = OrderedDict()
+        self.changes = Changes()
         self._database = ""  # the entries belong to this database (tests switch databases per test)
         self._reader: sqlite3.Connection | None = None
         self._known = (-1, 0.0, -1)  # (generation, monotonic time read, local bumps then)
@@ -466,6 +473,7 @@ class PageCache:
         """Forget every page and the database they came from (tests reuse one PostgreSQL database)."""
         self.entries.clear()
         self.shared_entries.clear()
+        self.changes.reset(-1)
         if self._reader is not None:
             self._reader.close()
         self._database, self._reader, self._known = "", None, (-1, 0.0, -1)
@@ -482,28 +490,57 @@ class PageCache:
             except sqlite3.Error:
                 self._reader = None
 
+    def _learn(self, rows: list[Any]) -> int:
+        """The generation and what changed, from page_changes.READ_SQL's rows; returns the generation."""
+        if not rows:
+            return 0
+        first = rows[0]
+        gen = int(first["value"] if isinstance(first, dict) else first[0])
+        changed = [(r["generation"], r["question_id"], r["user_id"]) if isinstance(r, dict) else tuple(r[1:4]) for r in rows]
+        self.changes.learn(gen, changed)
+        return gen
+
     async def generation(self, request: Request, exact: bool = True) -> int:
-        from community.questions import generation, local_bumps
+        from community import page_changes
+        from community.questions import local_bumps
 
         self._use(request.app.state.config.database_url)
-        read = request.state._state.get("generation")  # read with the member (current_user), this request
+        state = request.state._state
+        read = state.get("generation")  # read with the member (current_user), or earlier in this request
         if read is not None and read[1] == local_bumps():
-            return read[0]
+            gen = read[0]
+            if gen > self.changes.seen:  # what changed up to it: once per new generation in this process
+                rows = await db.fetch(page_changes.SINCE_SQL, [self.changes.since(), gen])
+                self.changes.learn(gen, [(r["generation"], r["question_id"], r["user_id"]) for r in rows])
+            return self._settle(state, gen)
         if self._reader is not None:
             try:
                 # fetchall, so the statement finishes and holds no read snapshot open in between.
-                rows = self._reader.execute("SELECT value FROM content_generation WHERE id = 1").fetchall()
-                return int(rows[0][0]) if rows else 0
+                rows = self._reader.execute(page_changes.READ_SQL, [self.changes.since()]).fetchall()
+                return self._settle(state, self._learn(rows))
             except sqlite3.Error:
                 pass  # busy or not there yet: the ordinary query below answers instead
         gen, read_at, bumps = self._known
         now = time.monotonic()
         if not exact and gen >= 0 and now - read_at < self.RECHECK_SECONDS and bumps == local_bumps():
-            return gen
+            return self._settle(state, gen)
         bumps = local_bumps()
-        gen = await generation()
+        gen = self._learn(await db.fetch(page_changes.READ_SQL, [self.changes.since()]))
         self._known = (gen, now, bumps)
+        return self._settle(state, gen)
+
+    def _settle(self, state: dict[str, Any], gen: int) -> int:
+        """The generation this request works at (the newest this process has read: never older than
+        what it knows changed), remembered so the request reads it once."""
+        from community.questions import local_bumps
+
+        if 0 <= gen < self.changes.seen:
+            gen = self.changes.seen
+        state["generation"] = (gen, local_bumps())
         return gen
+
+    def _valid(self, made: int, gen: int, scope: Any) -> bool:
+        return made == gen or self.changes.unchanged(made, scope)
 
     async def serve(self, request: Request, make: Callable[[], Awaitable[Response]]) -> Response:
         if request.session.get("uid") is not None or request.headers.get("authorization") or not request.app.state.config.page_cache:
@@ -511,33 +548,41 @@ class PageCache:
         key = request.scope["path"] + "?" + request.scope["query_string"].decode("latin-1")
         gen = await self.generation(request, exact=False)
         hit = self.entries.get(key)
-        if hit is not None and hit[0] == gen and time.monotonic() < hit[3]:
+        if hit is not None and time.monotonic() < hit[3] and self._valid(hit[0], gen, hit[4]):
             self.entries.move_to_end(key)
             return Response(hit[1], media_type=hit[2], headers={"x-cache": "hit"})
         response = await make()
         if response.status_code == 200 and hasattr(response, "body"):
+            # A thread page is kept for its thread (the scope `shared` noted); any other page per generation.
             self.entries[key] = (gen, bytes(response.body), response.media_type or "text/html",
-                                 time.monotonic() + self.FRESH_SECONDS)
+                                 time.monotonic() + self.FRESH_SECONDS, request.state._state.get("page_scope"))
             if len(self.entries) > self.size:
                 self.entries.popitem(last=False)
         return response
 
-    async def shared(self, request: Request, key: Any, load: Callable[[], Awaitable[Any]]) -> Any:
+    async def shared(self, request: Request, key: Any, load: Callable[[], Awaitable[Any]],
+                     scope: Callable[[Any], Any] | None = None) -> Any:
         """What `load` returns, loaded once per generation and shared by every reader's page.
 
-        The value is shared between requests: callers must treat it as read-only.
+        `scope(value)`: what the value shows, as (question id, its authors' ids): then it is kept
+        until a write changes that thread or one of those members (and no longer than FRESH_SECONDS),
+        and a page made from it is kept the same way. The value is shared between requests: callers
+        must treat it as read-only.
         """
         if not request.app.state.config.page_cache:
             return await load()
         gen = await self.generation(request)
         hit = self.shared_entries.get(key)
-        if hit is not None and hit[0] == gen:
+        if hit is not None and time.monotonic() < hit[2] and self._valid(hit[0], gen, hit[3]):
             self.shared_entries.move_to_end(key)
-            return hit[1]
-        value = await load()
-        self.shared_entries[key] = (gen, value)
-        if len(self.shared_entries) > self.shared_size:
-            self.shared_entries.popitem(last=False)
+            value, kept_scope = hit[1], hit[3]
+        else:
+            value = await load()
+            kept_scope = scope(value) if scope is not None else None
+            self.shared_entries[key] = (gen, value, time.monotonic() + self.FRESH_SECONDS, kept_scope)
+            if len(self.shared_entries) > self.shared_size:
+                self.shared_entries.popitem(last=False)
+        request.state.page_scope = kept_scope
         return value
 
 

@@ -6,7 +6,9 @@ The requests go through the app (page cache off, SEARCH_BACKEND=postgres): threa
 anonymous reader and a member, every question list sort with a deep cursor, a tag page, a user
 page, search and similar questions, answer/vote/comment/ask/accept writes, the inbox, the review
 queue and the support desk. Every statement Tortoise's client runs for them is recorded (its
-`tortoise.db_client` log), then EXPLAINed with its own parameters (custom plans).
+`tortoise.db_client` log), then EXPLAINed with its own parameters (custom plans). The page statements
+of the question lists and of a common tag's pages (deep ones too) must also walk an index in the
+list's order, with no sort (issue 17: a sort reads every question before the page).
 
 PostgreSQL pass only: SQLite's planner is another matter (tests/test_thread_queries.py).
 """
@@ -23,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from community import db, questions
+from community import db, question_lists, questions
 from community.config import Config
 from tests.conftest import PG_URL, login, make_user, token_for
 from tests.query_plan_data import generate
@@ -80,6 +82,38 @@ def seq_scans(plan: dict, large: set[str]) -> list[str]:
     return found
 
 
+def sorts(plan: dict) -> list[str]:
+    found = [plan["Node Type"]] if plan.get("Node Type") in ("Sort", "Incremental Sort") else []
+    for child in plan.get("Plans", []):
+        found += sorts(child)
+    return found
+
+
+async def sorted_pages(statements: list[tuple[str, str, list[Any]]]) -> list[str]:
+    """Reports for the page statements (community/question_lists.py) of question lists and common-tag
+    pages that sort instead of walking an index in the list's order: a sort reads every row before the
+    page, however deep it is."""
+    import asyncpg
+
+    from search.whoosh_owner import asyncpg_dsn
+
+    conn = await asyncpg.connect(asyncpg_dsn(PG_URL))
+    problems: list[str] = []
+    try:
+        await conn.execute("SET plan_cache_mode = force_custom_plan")
+        for route, sql, values in statements:
+            if not (route.startswith("list") or route.startswith("tag page (common)")) or "ORDER BY p." not in sql:
+                continue
+            raw = await conn.fetchval("EXPLAIN (FORMAT JSON) " + sql, *values)
+            found = sorts((json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"])
+            if found:
+                text = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + sql, *values))
+                problems.append(f"[{route}] {', '.join(found)} instead of an index walk:\n{sql}\nparameters: {values!r}\n{text}")
+    finally:
+        await conn.close()
+    return problems
+
+
 SKIP = re.compile(r"^\s*(SET|SHOW|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|LOCK|ANALYZE|VACUUM|CREATE|DROP|ALTER)\b", re.I)
 
 
@@ -114,10 +148,12 @@ async def explain_all(statements: list[tuple[str, str, list[Any]]], large: set[s
     return problems, len(seen)
 
 
-async def deep_cursor(sort: str, depth: int) -> str:
-    """The cursor of the list page that starts `depth` questions down this sort."""
+async def deep_cursor(sort: str, depth: int, tag: str | None = None) -> str:
+    """The cursor of the list page (of this tag's questions) that starts `depth` questions down this sort."""
     key = questions._SORT_FIELDS[sort]
     condition = {"unanswered": " AND state = 'unanswered'", "unsolved": " AND state <> 'solved'"}.get(sort, "")
+    if tag:
+        condition += f" AND id IN (SELECT pt.post_id FROM post_tag pt JOIN tag t ON t.id = pt.tag_id WHERE t.name = '{tag}')"
     listed = f"FROM post WHERE kind = 'question' AND deleted_at IS NULL AND hidden = false{condition}"
     total = (await db.fetch(f"SELECT count(*) AS n {listed}"))[0]["n"]
     rows = await db.fetch(f"SELECT {key} AS v, id {listed} ORDER BY {key} DESC, id DESC OFFSET ? LIMIT 1", [min(depth, total // 2)])
@@ -172,6 +208,8 @@ async def test_no_route_scans_a_large_table(app, database, recorder: Recorder) -
             await visit(anon, f"list {sort}", "GET", f"/questions?sort={sort}")
             await visit(anon, f"list {sort}, deep", "GET", "/questions", params={"sort": sort, "cursor": await deep_cursor(sort, 4000)})
         await visit(anon, "tag page (common)", "GET", "/tags/topic1")
+        await visit(anon, "tag page (common), deep", "GET", "/tags/topic1",
+                    params={"sort": "votes", "cursor": await deep_cursor("votes", 2000, "topic1")})
         await visit(anon, "tag page (rare), deep", "GET", "/tags/topic280?sort=votes")
         await visit(anon, "tags", "GET", "/tags")
         await visit(anon, "user page", "GET", f"/users/{heavy}")
@@ -181,6 +219,7 @@ async def test_no_route_scans_a_large_table(app, database, recorder: Recorder) -
         await visit(anon, "similar questions", "GET", "/api/v1/similar",
                     params={"title": "Refund for roaming data abroad", "body": "My bill shows roaming data charges"})
 
+        anonymous = list(recorder.statements)
         await login(member, "reader")
         recorder.statements.clear()  # the log-in itself is not a route under test
         await visit(member, "thread (member)", "GET", f"/questions/{busy}")
@@ -208,6 +247,15 @@ async def test_no_route_scans_a_large_table(app, database, recorder: Recorder) -
         await visit(api, "comment", "POST", f"/api/v1/posts/{answer}/comments", headers=mine,
                     json={"body": "This worked for me as well, thank you for the steps."})
 
+    common = (await db.fetch("SELECT question_count AS n FROM tag WHERE name = 'topic1'"))[0]["n"]
+    assert common >= await question_lists.common_tag_threshold(questions.PAGE_SIZE + 1), "topic1 must be a common tag"
+    assert len([s for s in anonymous if s[0] == "tag page (common), deep" and "EXISTS" in s[1]]) == 2  # the page, the one before
+    unsorted = await sorted_pages(anonymous + recorder.statements)
+    assert not unsorted, "\n\n".join(unsorted)
+    # The anonymous list, tag and member pages (issue 17) scan no large table either.
+    pages = [s for s in anonymous if s[0].startswith(("front page", "list", "tag", "user page"))]
+    problems, explained = await explain_all(pages, large)
+    assert explained >= 15 and not problems, "\n\n".join(problems) or f"only {explained} page statements"
     problems, explained = await explain_all(recorder.statements, large)
     assert explained >= 40, f"only {explained} statements were recorded: is the tortoise.db_client log still written?"
     assert not problems, f"{len(problems)} of {explained} statements scan a large table in full:\n\n" + "\n\n".join(problems)
