@@ -19,8 +19,12 @@ serve: $(BIN)/.installed
 
 # Debian packages the suite needs: Chromium for the browser journeys, PostgreSQL for the second run.
 system-packages:
-	@if ! command -v chromium >/dev/null || [ -z "$(PG_BIN)" ] || ! command -v npm >/dev/null; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium postgresql fonts-dejavu-core npm; \
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium fonts-dejavu-core"; \
+	[ -n "$(PG_BIN)" ] || missing="$$missing postgresql"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
 
 # axe-core, injected into pages by the browser tests' accessibility check (pinned in package-lock.json).
