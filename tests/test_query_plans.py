@@ -5,7 +5,8 @@ table with thousands of rows (post, vote, comment, reputation_event, notificatio
 The requests go through the app (page cache off, SEARCH_BACKEND=postgres): thread pages for an
 anonymous reader and a member, every question list sort with a deep cursor, a tag page, a user
 page, search and similar questions, answer/vote/comment/ask/accept writes, the inbox, the review
-queue and the support desk. Every statement Tortoise's client runs for them is recorded (its
+queue, the support desk and an escalation sweep (nudge, then tickets). Every statement Tortoise's
+client runs for them is recorded (its
 `tortoise.db_client` log), then EXPLAINed with its own parameters (custom plans). The page statements
 of the question lists and of a common tag's pages (deep ones too) must also walk an index in the
 list's order, with no sort (issue 17: a sort reads every question before the page).
@@ -19,13 +20,15 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 
-from community import db, question_lists, questions
+from community import clock, db, question_lists, questions
+from community.support import nudge, policy, sweeper
 from community.config import Config
 from tests.conftest import PG_URL, login, make_user, token_for
 from tests.query_plan_data import generate
@@ -246,6 +249,21 @@ async def test_no_route_scans_a_large_table(app, database, recorder: Recorder) -
         await visit(api, "vote on a question", "POST", f"/api/v1/posts/{busy}/vote", headers=theirs, json={"value": -1})
         await visit(api, "comment", "POST", f"/api/v1/posts/{answer}/comments", headers=mine,
                     json={"body": "This worked for me as well, thank you for the steps."})
+        r = await visit(api, "ask (left unanswered)", "POST", "/api/v1/questions", headers=theirs, json={
+            "title": "Voicemail stopped after the tariff upgrade", "body": "Calls go straight to a beep since the upgrade.",
+            "tags": "topic3"})
+        waiting = r.json()["id"]
+
+    # The escalation sweep (issue 17): the nudge half way to the SLA, then the ticket past it. Imported
+    # history (every generated question is exempt) must not be read, let alone in full.
+    pol, rule, now = policy.current(), nudge.rules(), clock.now()
+    recorder.route = "escalation sweep: nudge"
+    await sweeper.sweep(now + timedelta(seconds=(1 + rule.share) / 2 * pol.shortest))
+    recorder.route = "escalation sweep: tickets"
+    swept = await sweeper.sweep(now + timedelta(days=3))
+    recorder.route = None
+    assert swept.candidates == 1 and len(swept.created) == 1, swept  # the one open question, not the history
+    assert await db.fetch("SELECT 1 FROM support_ticket WHERE question_id = ?", [waiting])
 
     common = (await db.fetch("SELECT question_count AS n FROM tag WHERE name = 'topic1'"))[0]["n"]
     assert common >= await question_lists.common_tag_threshold(questions.PAGE_SIZE + 1), "topic1 must be a common tag"

@@ -7,10 +7,11 @@ import asyncio
 
 import pytest
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
-from community import acceptance, db, questions
+from community import acceptance, clock, db, questions
 from community.models import Notification, Post
-from community.support import policy, sweeper
+from community.support import backlog, nudge, policy, sweeper
 from community.support.models import Ticket, TicketEvent
 
 
@@ -110,14 +111,50 @@ async def test_an_answer_still_being_written_when_the_sweep_starts_wins(database
     assert await Ticket.filter(question_id=q.id).count() == 0
 
 
-async def test_sweep_reads_only_through_an_index(database):
-    """The candidate query must not scan the post table."""
-    conditions, values = sweeper._open_conditions()
+async def _candidate_reads(monkeypatch) -> list[tuple[str, list]]:
+    """The statements with which the sweeper and the nudge read their candidates, as they run them."""
+    seen: list[tuple[str, list]] = []
+    real = db.fetch
+
+    async def fetch(query, values=None, conn=None):
+        seen.append((query, list(values or [])))
+        return await real(query, values, conn)
+
+    monkeypatch.setattr(db, "fetch", fetch)
+    now = clock.now()
+    await sweeper.find_due(policy.current(), now)
+    await nudge.find_due(policy.current(), nudge.rules(), now)
+    monkeypatch.setattr(db, "fetch", real)
+    assert len(seen) == 2, seen
+    return seen
+
+
+async def _plan(sql: str, values: list) -> str:
+    """SQLite's query plan; PostgreSQL's generic plan (what a cached prepared statement runs), with
+    sequential scans priced out so that an empty table shows which index the statement can use."""
     if db.dialect() == "sqlite":
-        plan = await db.fetch(f"EXPLAIN QUERY PLAN SELECT p.id FROM post p WHERE {conditions} AND p.created_at <= ?",
-                              [*values, "2026-01-01"])
-        detail = " ".join(r["detail"] for r in plan)
-        assert "USING INDEX" in detail and "SCAN p " not in detail + " ", detail
+        return " ".join(r["detail"] for r in await db.fetch("EXPLAIN QUERY PLAN " + sql, values))
+    async with in_transaction() as conn:
+        await db.execute("SET LOCAL enable_seqscan = off", [], conn)
+        await db.execute("SET LOCAL plan_cache_mode = force_generic_plan", [], conn)
+        await db.execute("PREPARE candidates AS " + sql, [], conn)
+        try:
+            args = ", ".join("'" + v.isoformat() + "'" for v in values)
+            rows = await conn.execute_query_dict(f"EXPLAIN EXECUTE candidates({args})")
+        finally:
+            await db.execute("DEALLOCATE candidates", [], conn)
+    return " ".join(r["QUERY PLAN"] for r in rows)
+
+
+async def test_sweep_and_nudge_read_only_the_open_backlog_through_its_partial_index(database, monkeypatch):
+    """Issue 17: the candidates come from the partial index of open, covered, unanswered questions
+    (migration 0015), also in a generic plan, so that imported history is never read."""
+    reads = await _candidate_reads(monkeypatch)
+    for sql, values in reads:
+        assert backlog.OPEN in sql
+        detail = await _plan(sql, values)
+        assert backlog.INDEX in detail, f"{sql}\n{detail}"
+        assert "SCAN p " not in detail + " " and "Seq Scan" not in detail, detail
 
 
 async def test_the_sweep_writes_in_batches_and_misses_nothing(database, users, fake_clock, monkeypatch):

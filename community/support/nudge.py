@@ -26,7 +26,7 @@ from typing import Any
 from community import db, settings
 from community.errors import Invalid
 from community.notifications import notify
-from community.support import policy
+from community.support import backlog, policy
 from community.support.models import NudgeRecipient
 
 log = logging.getLogger("community.support.nudge")
@@ -88,11 +88,7 @@ class NudgeResult:
 
 # The sweeper's open questions (no answer but the asker's, open, visible, not exempt, no ticket),
 # and also not locked and never nudged.
-_OPEN = ("p.kind = 'question' AND p.state = 'unanswered' AND p.first_answer_at IS NULL AND p.deleted_at IS NULL "
-         "AND p.hidden = ? AND p.closed_reason IS NULL AND p.locked = ? AND p.escalation_exempt = ? "
-         "AND NOT EXISTS (SELECT 1 FROM support_ticket t WHERE t.question_id = p.id) "
-         "AND NOT EXISTS (SELECT 1 FROM support_nudge n WHERE n.question_id = p.id)")
-_OPEN_VALUES = [False, False, False]
+_OPEN = backlog.OPEN + " AND p.locked = FALSE AND NOT EXISTS (SELECT 1 FROM support_nudge n WHERE n.question_id = p.id)"
 
 
 async def find_due(pol: policy.Policy, rule: Rules, now: datetime, result: NudgeResult | None = None) -> list[Due]:
@@ -100,8 +96,8 @@ async def find_due(pol: policy.Policy, rule: Rules, now: datetime, result: Nudge
     result = result or NudgeResult()
     # Business time never runs faster than wall time: nothing asked after this can be due yet.
     cutoff = now - timedelta(seconds=rule.share * pol.shortest)
-    rows = await db.fetch(f"SELECT p.id, p.created_at, p.tag_names, p.title, p.author_id FROM post p "
-                          f"WHERE {_OPEN} AND p.created_at <= ?", [*_OPEN_VALUES, cutoff], db.background())
+    rows = await db.fetch(f"SELECT p.id, p.created_at, p.tag_names, p.title, p.author_id FROM {backlog.posts()} "
+                          f"WHERE {_OPEN} AND p.created_at <= ?", [cutoff], db.background())
     result.candidates += len(rows)
     due: list[Due] = []
     for n, r in enumerate(rows):
@@ -210,7 +206,7 @@ async def _nudge_batch(batch: list[Due], found: list[dict], rule: Rules, now: da
         f"INSERT INTO support_nudge (question_id, at, sla_due_at, recipients) SELECT p.id, ?, v.deadline, v.recipients "
         f"FROM {rows} CROSS JOIN post p WHERE p.id = v.qid AND {_OPEN} "
         "ON CONFLICT (question_id) DO NOTHING RETURNING id, question_id",
-        [now, *rows_values, *_OPEN_VALUES], conn)
+        [now, *rows_values], conn)
     made = {int(r["question_id"]): int(r["id"]) for r in inserted}
     sent: list[NudgeRecipient] = []
     for d in batch:

@@ -3,8 +3,9 @@ becomes exactly one support ticket.
 
 One sweep is a handful of set-based statements, whatever the size of the forum:
 1. one indexed read of the candidates: questions with no answer from anyone but the asker
-   (`first_answer_at IS NULL`, state unanswered: the (kind, state, created_at) index), still
-   open and visible, with no ticket, asked before now minus the shortest SLA;
+   (`first_answer_at IS NULL`, state unanswered), still open, visible and covered by the SLA
+   (a partial index of just those: backlog.py), with no ticket, asked before now minus the
+   shortest SLA;
 2. the exact deadline of each candidate (tag overrides, business hours) in Python;
 3. per batch, one transaction that re-reads and locks the due questions (an answer that arrived
    meanwhile wins), inserts their tickets with `ON CONFLICT (question_id) DO NOTHING`, and writes
@@ -27,16 +28,13 @@ from typing import Any
 
 from community import clock, db, mail, outage, questions
 from community.loop_guard import LoopGuard
-from community.models import Post
-from community.support import nudge, policy, webhooks
+from community.support import backlog, nudge, policy, webhooks
 from community.support.models import Ticket
 from community.support.tickets import new_ticket_times, ticket_json
 
 log = logging.getLogger("community.support.sweeper")
 
 BATCH = 2000  # tickets per transaction: a request that writes waits for one batch at most
-# The community room marks imported history as exempt (it was answered, or not, long ago).
-_EXEMPT = " AND p.escalation_exempt = ?" if "escalation_exempt" in Post._meta.fields_map else ""
 
 
 @dataclass
@@ -54,23 +52,15 @@ class SweepResult:
     nudged: list[int] = field(default_factory=list)  # question ids the community was nudged about first
 
 
-def _open_conditions() -> tuple[str, list[Any]]:
-    sql = ("p.kind = 'question' AND p.state = 'unanswered' AND p.first_answer_at IS NULL "
-           "AND p.deleted_at IS NULL AND p.hidden = ? AND p.closed_reason IS NULL" + _EXEMPT +
-           " AND NOT EXISTS (SELECT 1 FROM support_ticket t WHERE t.question_id = p.id)")
-    return sql, [False] + ([False] if _EXEMPT else [])
-
-
 async def find_due(pol: policy.Policy, now: datetime, result: SweepResult | None = None) -> list[Due]:
     """Questions whose first-answer SLA has run out and that have no ticket yet."""
     result = result or SweepResult()
-    conditions, values = _open_conditions()
     cutoff = now - timedelta(seconds=pol.shortest)
     started = time.perf_counter()
     # One read on the background connection: on SQLite requests keep their own connection (WAL
     # readers are not blocked), on PostgreSQL it is one pooled connection among several.
-    rows = await db.fetch(f"SELECT p.id, p.created_at, p.tag_names FROM post p WHERE {conditions} AND p.created_at <= ?",
-                          [*values, cutoff], db.background())
+    rows = await db.fetch(f"SELECT p.id, p.created_at, p.tag_names FROM {backlog.posts()} WHERE {backlog.OPEN} AND p.created_at <= ?",
+                          [cutoff], db.background())
     result.db_seconds += time.perf_counter() - started
     result.candidates += len(rows)
     due: list[Due] = []
@@ -134,13 +124,12 @@ _NOTIFY = ("INSERT INTO notification (user_id, kind, text, url, created_at, ques
 
 async def _escalate_batch(batch: list[Due], times: dict[str, datetime], now: datetime, conn: Any) -> list[int]:
     dialect = conn.capabilities.dialect
-    conditions, values = _open_conditions()
     table, table_values = _rows_param(dialect, [(d.question_id, d.deadline) for d in batch])
     # The due questions re-read inside the transaction: one answered, closed or escalated since
     # find_due drops out here. CROSS JOIN: SQLite then walks the batch and looks each question up
     # by id, instead of walking every unanswered question for each batch.
-    due = f"SELECT p.id, v.deadline FROM {table} CROSS JOIN post p WHERE p.id = v.qid AND {conditions}"
-    due_values = [*table_values, *values]
+    due = f"SELECT p.id, v.deadline FROM {table} CROSS JOIN post p WHERE p.id = v.qid AND {backlog.OPEN}"
+    due_values = table_values
     ticket_values = [now, times["claim_due_at"], times["reply_due_at"], now]
     if dialect == "postgres":
         # One statement: the due questions locked in id order (an answer committed meanwhile is
