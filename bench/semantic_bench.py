@@ -224,6 +224,21 @@ async def build(workdir: Path, corpus: Path, limit_posts: int | None, embedder) 
     return out
 
 
+async def timed_rebuild(embedder) -> dict:
+    """`--reuse DIR --parts rebuild`: every stored digest cleared, then `vectors.rebuild` timed again
+    (what `python run.py reindex --fresh` does) on the kept database."""
+    from search import vectors
+
+    await vectors.forget_digests()
+    c0, t0 = time.process_time(), time.perf_counter()
+    embedded = await vectors.rebuild(embedder)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    log(f"vectors.rebuild again: {embedded} questions in {seconds:.1f} s ({embedded / seconds:.0f}/s)")
+    return {"questions": embedded, "seconds": round(seconds, 1), "per_s": round(embedded / seconds, 1),
+            "cpu_s": round(cpu, 1), "cpu_ms_per_question": round(cpu * 1000 / max(1, embedded), 2),
+            "extrapolated_100k_questions_s": round(100_000 * seconds / max(1, embedded)), "load_after": load()}
+
+
 # ----- neighbour indexes -----
 
 async def neighbour_figures(query_vectors: np.ndarray, approx_from: int, scale: list[int]) -> tuple[Any, dict]:
@@ -523,6 +538,8 @@ async def main() -> None:
             results["build"] = await build(workdir, args.corpus, args.posts, embedder)
         results["load_average"]["after_build"] = load()
         parts = set(args.parts.split(","))
+        if "rebuild" in parts and args.reuse:
+            results["rebuild"] = await timed_rebuild(embedder)
         if "model" in parts:
             results["model"] = await model_figures(embedder, args.sample, args.sample_body)
             results["load_average"]["after_model"] = load()

@@ -129,8 +129,14 @@ class Embedder:
         sessions = self._solo_sessions(min(workers, len(batches)))
         from concurrent.futures import ThreadPoolExecutor
 
-        def share(n: int) -> None:  # interleaved, so each gets short and long batches alike
-            for rows in batches[n::len(sessions)]:
+        queue = list(batches)  # each session takes the longest batch left: they finish together
+
+        def share(n: int) -> None:
+            while True:
+                try:
+                    rows = queue.pop()  # list.pop is atomic under the GIL
+                except IndexError:
+                    return
                 self._run(sessions[n], encoded, rows, out)
 
         with ThreadPoolExecutor(len(sessions)) as pool:

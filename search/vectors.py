@@ -17,6 +17,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -152,6 +153,44 @@ async def _texts(ids: list[int], conn: Any = None) -> dict[int, str | None]:
     return out
 
 
+@dataclass
+class _Batch:
+    """Questions read for a refresh: what to embed ((id, text, digest)) and whose vector goes."""
+
+    seen: int  # visible questions among the ids asked for
+    todo: list[tuple[int, str, str]]
+    drop: list[int]
+
+
+async def _prepare(ids: list[int]) -> _Batch:
+    ids = sorted({int(i) for i in ids})
+    texts = await _texts(ids)
+    wanted = {qid: text for qid, text in texts.items() if text is not None}
+    todo, drop = await _plan_texts(wanted, set(ids) - set(wanted))
+    return _Batch(len(texts), todo, drop)
+
+
+async def _store(batch: _Batch, fresh: np.ndarray | None) -> None:
+    """Write the batch's vectors in a short transaction that reads the questions again first and
+    keeps only what is still current."""
+    if not batch.todo and not batch.drop:
+        return
+    async with db.transaction() as conn:
+        if db.dialect() == "postgres":
+            await db.execute("SELECT pg_advisory_xact_lock(?)", [VECTOR_LOCK], conn)
+        now = await _texts([qid for qid, _, _ in batch.todo] + batch.drop, conn)
+        current = {qid: digest_of(text) for qid, text in now.items() if text is not None}
+        rows: list[tuple[int, str, bytes | None]] = [
+            (qid, d, to_bytes(fresh[i])) for i, (qid, _, d) in enumerate(batch.todo) if current.get(qid) == d]  # type: ignore[index]
+        rows += [(qid, "", None) for qid in batch.drop if qid not in current]
+        if rows:
+            await _put(rows, conn)
+
+
+def _embed(embedder: Embedder, batch: _Batch) -> np.ndarray | None:
+    return embedder.embed([text for _, text, _ in batch.todo]) if batch.todo else None
+
+
 async def refresh(ids: list[int], embedder: Embedder) -> tuple[int, int]:
     """Bring these questions' vectors up to date; returns (texts embedded, visible questions seen).
 
@@ -159,24 +198,10 @@ async def refresh(ids: list[int], embedder: Embedder) -> tuple[int, int]:
     the questions again first and keeps only what is still current, so a rebuild running beside the
     indexer never puts back the vector of a title edited meanwhile (the edit's outbox row has the
     indexer write the new one)."""
-    ids = sorted({int(i) for i in ids})
-    texts = await _texts(ids)
-    wanted = {qid: text for qid, text in texts.items() if text is not None}
-    todo, drop = await _plan_texts(wanted, set(ids) - set(wanted))
-    if not todo and not drop:
-        return 0, len(texts)
-    fresh = await asyncio.to_thread(embedder.embed, [text for _, text, _ in todo]) if todo else None
-    async with db.transaction() as conn:
-        if db.dialect() == "postgres":
-            await db.execute("SELECT pg_advisory_xact_lock(?)", [VECTOR_LOCK], conn)
-        now = await _texts([qid for qid, _, _ in todo] + drop, conn)
-        current = {qid: digest_of(text) for qid, text in now.items() if text is not None}
-        rows: list[tuple[int, str, bytes | None]] = [
-            (qid, d, to_bytes(fresh[i])) for i, (qid, _, d) in enumerate(todo) if current.get(qid) == d]  # type: ignore[index]
-        rows += [(qid, "", None) for qid in drop if qid not in current]
-        if rows:
-            await _put(rows, conn)
-    return len(todo), len(texts)
+    batch = await _prepare(ids)
+    if batch.todo or batch.drop:
+        await _store(batch, await asyncio.to_thread(_embed, embedder, batch))
+    return len(batch.todo), batch.seen
 
 
 async def _drop_orphans() -> int:
@@ -204,23 +229,62 @@ class Fill:
         self.last_seen = 0  # visible questions in the last batch
         self.done = False
 
-    async def step(self) -> bool:
-        """One batch; False once every question has been gone through."""
-        if self.done:
-            return False
+    async def _next_ids(self) -> list[int]:
         rows = await db.fetch("SELECT id FROM post WHERE kind = 'question' AND id > ? ORDER BY id LIMIT ?",
                               [self.after, self.batch])
-        if not rows:
-            await _drop_orphans()
-            self.done = True
-            return False
-        ids = [int(r["id"]) for r in rows]
-        embedded, seen = await refresh(ids, self.embedder)
+        return [int(r["id"]) for r in rows]
+
+    def _count(self, ids: list[int], embedded: int, seen: int) -> None:
         self.after = ids[-1]
         self.embedded += embedded
         self.seen += seen
         self.last_seen = seen
+
+    async def step(self) -> bool:
+        """One batch; False once every question has been gone through."""
+        if self.done:
+            return False
+        ids = await self._next_ids()
+        if not ids:
+            await _drop_orphans()
+            self.done = True
+            return False
+        embedded, seen = await refresh(ids, self.embedder)
+        self._count(ids, embedded, seen)
         return True
+
+    async def run(self, on_batch: Callable[[int], None] | None = None) -> None:
+        """Every remaining batch, as `step` would do them, with the model never waiting for the
+        database: while batch k is embedded (on the model's threads) batch k-1 is stored and batch
+        k+1 read, so a rebuild's reads and writes cost it no time on an otherwise idle core."""
+        ids = await self._next_ids()
+        batch = await _prepare(ids) if ids else None
+        stored: tuple[list[int], _Batch, np.ndarray | None] | None = None
+        while batch is not None:
+            embedding = asyncio.ensure_future(asyncio.to_thread(_embed, self.embedder, batch))
+            try:
+                if stored:
+                    await self._finish(*stored, on_batch)
+                self.after = ids[-1]  # reading on from here; `_count` sets it again when stored
+                following = await self._next_ids()
+                after = await _prepare(following) if following else None
+                fresh = await embedding
+            except BaseException:
+                await asyncio.gather(embedding, return_exceptions=True)  # no thread left writing into a batch
+                raise
+            stored = (ids, batch, fresh)
+            ids, batch = following, after
+        if stored:
+            await self._finish(*stored, on_batch)
+        await _drop_orphans()
+        self.done = True
+
+    async def _finish(self, ids: list[int], batch: _Batch, fresh: np.ndarray | None,
+                      on_batch: Callable[[int], None] | None) -> None:
+        await _store(batch, fresh)
+        self._count(ids, len(batch.todo), batch.seen)
+        if on_batch:
+            on_batch(batch.seen)
 
 
 async def rebuild(embedder: Embedder, on_start: Callable[[int], None] | None = None,
@@ -233,9 +297,7 @@ async def rebuild(embedder: Embedder, on_start: Callable[[int], None] | None = N
     workers = workers or int(os.environ.get("EMBED_WORKERS") or os.cpu_count() or 1)
     fill = Fill(embedder, batch)
     with embedder.parallel(workers):
-        while await fill.step():
-            if on_batch:
-                on_batch(fill.last_seen)
+        await fill.run(on_batch)
     return fill.embedded
 
 

@@ -183,6 +183,19 @@ def test_b_inputs_are_not_padded_to_a_fixed_length():
     assert float(alone @ beside) > 0.9999
 
 
+def test_b_a_rebuild_s_sessions_embed_every_text_as_the_shared_one_does():
+    """`Embedder.parallel` (python run.py reindex): single-threaded sessions share a call's batches;
+    every text must come out, in its own row, as one session makes it."""
+    model = embedding.shared()
+    texts = [f"{' '.join(titles(1 + n % 7))} {n}" for n in range(90)]  # many lengths, many batches
+    alone = model.embed(texts, batch=8)
+    with model.parallel(3):
+        shared_out = model.embed(texts, batch=8)
+    assert model.workers == 1  # back to the one session afterwards
+    assert np.allclose(np.linalg.norm(shared_out, axis=1), 1, atol=1e-5)
+    assert float(np.min(np.sum(alone * shared_out, axis=1))) > 0.9999
+
+
 def test_b_a_tampered_model_file_is_refused(tmp_path, monkeypatch):
     onnx, tokenizer = embedding.model_files()
     data = bytearray(onnx.read_bytes())
@@ -249,13 +262,21 @@ async def test_c_a_rebuild_killed_mid_batch_goes_on_where_it_stopped(database, u
                 break
             await asyncio.sleep(0.05)
         assert mark.exists(), (await proc.communicate())[1].decode()[-2000:]
+        # The rebuild stores batch two while the model embeds batch three (`Fill.run`): let that
+        # commit land, then kill the process with the third batch in the model's hands.
+        wanted = await expected_vectors()
+        for _ in range(200):
+            got = await rows()
+            if all(qid in got and got[qid]["digest"] == vectors.digest_of(vectors.text_of(docs[qid]))
+                   for qid in ids[:64] if qid in wanted):
+                break
+            await asyncio.sleep(0.05)
     finally:
         if proc.returncode is None:
             proc.kill()  # SIGKILL: nothing runs on the way out
         await proc.wait()
 
     # Two batches of 32 questions were committed; the third was lost with the process.
-    wanted = await expected_vectors()
     got = await rows()
     done = [qid for qid in ids[:64] if qid in wanted]
     assert all(got[qid]["digest"] == vectors.digest_of(vectors.text_of(docs[qid])) for qid in done)
