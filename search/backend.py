@@ -48,7 +48,7 @@ class WhooshBackend:
     # every word relaxes to an OR that walks the common words' postings, and an AND of common words
     # leapfrogs through long postings. On the shared sites the 3 rarest keep the 13 of 21 duplicate
     # pairs and find 150 linked ones (the 4 longest: 147; 4 rarest: 155 at 40% more CPU at p95);
-    # docs/benchmarks.md. PostgreSQL keeps every word (4 lost a pair there).
+    # docs/benchmarks.md. PostgreSQL, without document frequencies at hand, takes the 5 longest.
     similar_search_words = 3
 
     def __init__(self, directory: Path | str) -> None:

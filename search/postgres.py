@@ -48,6 +48,9 @@ def _like(text: str) -> str:
 
 class PostgresBackend:
     name = "postgres"
+    # Hybrid similar questions search the title's 5 longest words (search/hybrid.py). On the shared
+    # sites: every word 12 of 21 duplicate pairs, 3 or 4 longest 12, 5 longest 13 (docs/benchmarks.md).
+    similar_search_words = 5
 
     # ----- writing -----
 
