@@ -18,6 +18,7 @@ _subscribers: dict[str, list[Subscriber]] = defaultdict(list)
 #   answer_accepted(question, answer, by)   answer_unaccepted(question, answer)
 #   post_edited(post, editor, before)   comment_posted(post, comment)
 #   vote_cast(post, voter, value, before)   (value and before: 1, -1 or 0; cast, changed or taken back)
+#   post_visibility_changed(post)       (held, hidden, deleted, or shown again: post.hidden, post.deleted_at)
 
 
 def subscribe(name: str, fn: Subscriber) -> None:

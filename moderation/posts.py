@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from community import clock, db, privileges, questions, reputation, settings
+from community import clock, db, events, privileges, questions, reputation, settings
 from community.errors import Conflict, Invalid, NotFound
 from community.models import Post, User
 from moderation import audit
@@ -41,6 +41,7 @@ async def visibility_changed(post: Post, conn: Any) -> None:
     if not post.is_question:
         await questions.refresh_state(qid, conn)
     await outbox.enqueue(qid, conn)
+    await events.emit("post_visibility_changed", post=post, conn=conn)
 
 
 async def _tag_counts(question: Post, change: int, conn: Any) -> None:

@@ -13,6 +13,8 @@ import pytest
 from community import questions, settings
 from community.models import Comment, Notification, Post, ReputationEvent, User
 from community.support import policy, sweeper
+from community.support.models import Ticket
+from moderation import posts as moderation_posts
 from moderation import review, spam
 from moderation.models import ReviewItem, SpamCheck, SpamToken
 from search.indexer import Indexer
@@ -120,6 +122,32 @@ async def test_a_held_answer_hides_from_the_thread_and_does_not_stop_escalation(
     fake_clock.advance(minutes=settings.get("sla.first_answer_minutes") + 1)
     due = await sweeper.find_due(policy.current(), fake_clock.now())
     assert q.id in [d.question_id for d in due]
+
+
+async def test_a_held_answer_is_no_community_answer_on_the_ticket_until_released(app, users, fake_clock):
+    asker = await users("asker", 200)
+    mod = await users("mod", 20000, "moderator")
+    q = await questions.ask(asker, "No signal at home since Monday", BODY, "signal")
+    fake_clock.advance(minutes=settings.get("sla.first_answer_minutes") + 1)
+    assert (await sweeper.sweep(fake_clock.now())).created
+    spammer = await users("spammer")
+    held = await questions.answer(spammer, q.id, LINK_DROP)
+    assert (await Post.get(id=held.id)).hidden
+    ticket = await Ticket.get(question_id=q.id)
+    assert ticket.community_answer_id is None  # the desk must not think the community answered
+    await review.decide(mod, (await ReviewItem.get(post_id=held.id, queue="spam")).id, "release")
+    ticket = await Ticket.get(question_id=q.id)
+    assert ticket.community_answer_id == held.id and ticket.community_answer_at is not None
+    # Another member answers; the first one is then deleted: the other takes its place.
+    fake_clock.advance(minutes=2)
+    helper = await users("helper", 500)
+    second = await questions.answer(helper, q.id, "Reset the network settings, then turn airplane mode on and off.")
+    assert (await Ticket.get(question_id=q.id)).community_answer_id == held.id
+    await moderation_posts.delete(mod, held.id)
+    assert (await Ticket.get(question_id=q.id)).community_answer_id == second.id
+    await moderation_posts.delete(mod, second.id)
+    ticket = await Ticket.get(question_id=q.id)
+    assert ticket.community_answer_id is None and ticket.community_answer_at is None
 
 
 async def test_a_held_question_is_not_escalated_until_released(app, client, users, fake_clock):

@@ -515,10 +515,33 @@ async def on_answer_posted(question: Post, answer: Post, conn: Any) -> None:
             await Ticket.filter(id=t.id).using_db(conn).update(first_reply_at=now, updated_at=now)
         author = await User.filter(id=answer.author_id).using_db(conn).first()
         await _record(t, author, "replied", f"answer {answer.id}", conn, "replied")
-    elif answer.author_id != question.author_id and t.first_reply_at is None and t.community_answer_id is None:
+    elif (answer.author_id != question.author_id and t.first_reply_at is None and t.community_answer_id is None
+          and not answer.hidden and answer.deleted_at is None):  # a held answer is no answer yet
         await Ticket.filter(id=t.id).using_db(conn).update(community_answer_id=answer.id, community_answer_at=now, updated_at=now)
         author = await User.filter(id=answer.author_id).using_db(conn).first() if answer.author_id else None
         await _record(t, author, "community_answered", f"answer {answer.id}", conn)
+
+
+async def on_visibility_changed(post: Post, conn: Any) -> None:
+    """An answer held as spam, hidden or deleted stops being the ticket's community answer (the first
+    other visible one takes its place); one shown again counts as it would have when it was posted."""
+    if post.is_question:
+        return
+    t = await Ticket.filter(question_id=post.question_id, state__in=ACTIVE).using_db(conn).first()
+    if t is None or t.first_reply_at is not None:
+        return
+    shown = not post.hidden and post.deleted_at is None
+    if shown and t.community_answer_id is None and not post.official:
+        question = await Post.get(id=post.question_id).using_db(conn)
+        await on_answer_posted(question, post, conn)
+    elif not shown and t.community_answer_id == post.id:
+        question = await Post.get(id=post.question_id).using_db(conn)
+        other = await (Post.filter(question_id=question.id, kind="answer", hidden=False, deleted_at=None, official=False,
+                                   created_at__gte=t.escalated_at).exclude(id=post.id)
+                       .exclude(author_id=question.author_id).using_db(conn).order_by("created_at", "id").first())
+        await Ticket.filter(id=t.id).using_db(conn).update(
+            community_answer_id=other.id if other else None, community_answer_at=other.created_at if other else None,
+            updated_at=clock.now())
 
 
 async def on_answer_accepted(question: Post, answer: Post, by: User, conn: Any) -> None:
@@ -542,3 +565,4 @@ async def on_question_closed(question_id: int, reason: str, conn: Any) -> None:
 
 events.subscribe("answer_posted", on_answer_posted)
 events.subscribe("answer_accepted", on_answer_accepted)
+events.subscribe("post_visibility_changed", on_visibility_changed)
