@@ -44,6 +44,8 @@ async def test_a_failed_webhook_event_is_listed_and_retry_now_delivers_it(databa
             page = await client.get("/admin/delivery")
             assert page.status_code == 200
             assert "HTTP 500" in page.text and f"#{first.id} escalated, ticket 41" in page.text
+            assert f'aria-label="Retry now: webhook event {first.id}"' in page.text
+            assert page.text.count('name="outbox" value="webhook"') == 2  # the row's button and "retry every"
             assert "<strong>2</strong> waiting to go out" in page.text
 
             r = await client.post("/admin/delivery/retry", data={"outbox": "webhook", "id": str(first.id), "csrf_token": csrf})
@@ -84,6 +86,7 @@ async def test_failed_mail_is_listed_and_retry_now_sends_it(database, client, us
     page = await client.get("/admin/delivery")
     assert "“Your answer was accepted” to lena@example.com" in page.text and f"port {port}" in page.text
     assert re.search(r"<strong>1</strong> given up", page.text)
+    assert f'aria-label="Retry now: mail {given_up.id} to lena@example.com"' in page.text and "Given up " in page.text
 
     mail.wake_event().clear()  # (queuing set it)
     r = await client.post("/admin/delivery/retry", data={"outbox": "mail", "id": str(given_up.id), "csrf_token": csrf})
