@@ -193,7 +193,6 @@ async def model_figures(embedder, sample: int, sample_body: int) -> dict:
 async def build(workdir: Path, corpus: Path, limit_posts: int | None, embedder) -> dict:
     from community import db
     from community.questions import ensure_generation_row
-    from search import vectors
     from search.backend import WhooshBackend
     from search.indexer import Indexer
 
@@ -211,17 +210,24 @@ async def build(workdir: Path, corpus: Path, limit_posts: int | None, embedder) 
     seconds = time.perf_counter() - t0
     out["lexical_reindex"] = {"threads": threads, "seconds": round(seconds, 1), "per_s": round(threads / seconds, 1)}
     log(f"lexical reindex {seconds:.0f} s; vectors.rebuild ...")
+    out["vectors_rebuild"] = await rebuild_figures(embedder)
+    await db.execute("ANALYZE")
+    return out
+
+
+async def rebuild_figures(embedder) -> dict:
+    """`vectors.rebuild` timed (wall and this process's CPU), as `python run.py reindex` runs it."""
+    from search import vectors
+
     c0, t0 = time.process_time(), time.perf_counter()
     embedded = await vectors.rebuild(embedder)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     rate = embedded / seconds
-    out["vectors_rebuild"] = {"questions": embedded, "seconds": round(seconds, 1), "per_s": round(rate, 1),
-                              "cpu_s": round(cpu, 1), "cpu_ms_per_question": round(cpu * 1000 / max(1, embedded), 2),
-                              "extrapolated_100k_questions_s": round(100_000 / rate),
-                              "extrapolated_1m_questions_s": round(1_000_000 / rate)}
-    log(f"vectors.rebuild {embedded} questions in {seconds:.0f} s ({rate:.0f}/s)")
-    await db.execute("ANALYZE")
-    return out
+    log(f"vectors.rebuild {embedded} questions in {seconds:.1f} s ({rate:.0f}/s)")
+    return {"questions": embedded, "seconds": round(seconds, 1), "per_s": round(rate, 1),
+            "cpu_s": round(cpu, 1), "cpu_ms_per_question": round(cpu * 1000 / max(1, embedded), 2),
+            "extrapolated_100k_questions_s": round(100_000 / rate),
+            "extrapolated_1m_questions_s": round(1_000_000 / rate), "load_after": load()}
 
 
 async def timed_rebuild(embedder) -> dict:
@@ -230,13 +236,7 @@ async def timed_rebuild(embedder) -> dict:
     from search import vectors
 
     await vectors.forget_digests()
-    c0, t0 = time.process_time(), time.perf_counter()
-    embedded = await vectors.rebuild(embedder)
-    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    log(f"vectors.rebuild again: {embedded} questions in {seconds:.1f} s ({embedded / seconds:.0f}/s)")
-    return {"questions": embedded, "seconds": round(seconds, 1), "per_s": round(embedded / seconds, 1),
-            "cpu_s": round(cpu, 1), "cpu_ms_per_question": round(cpu * 1000 / max(1, embedded), 2),
-            "extrapolated_100k_questions_s": round(100_000 * seconds / max(1, embedded)), "load_after": load()}
+    return await rebuild_figures(embedder)
 
 
 # ----- neighbour indexes -----

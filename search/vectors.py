@@ -229,9 +229,9 @@ class Fill:
         self.last_seen = 0  # visible questions in the last batch
         self.done = False
 
-    async def _next_ids(self) -> list[int]:
+    async def _next_ids(self, after: int) -> list[int]:
         rows = await db.fetch("SELECT id FROM post WHERE kind = 'question' AND id > ? ORDER BY id LIMIT ?",
-                              [self.after, self.batch])
+                              [after, self.batch])
         return [int(r["id"]) for r in rows]
 
     def _count(self, ids: list[int], embedded: int, seen: int) -> None:
@@ -244,7 +244,7 @@ class Fill:
         """One batch; False once every question has been gone through."""
         if self.done:
             return False
-        ids = await self._next_ids()
+        ids = await self._next_ids(self.after)
         if not ids:
             await _drop_orphans()
             self.done = True
@@ -257,7 +257,7 @@ class Fill:
         """Every remaining batch, as `step` would do them, with the model never waiting for the
         database: while batch k is embedded (on the model's threads) batch k-1 is stored and batch
         k+1 read, so a rebuild's reads and writes cost it no time on an otherwise idle core."""
-        ids = await self._next_ids()
+        ids = await self._next_ids(self.after)
         batch = await _prepare(ids) if ids else None
         stored: tuple[list[int], _Batch, np.ndarray | None] | None = None
         while batch is not None:
@@ -265,8 +265,7 @@ class Fill:
             try:
                 if stored:
                     await self._finish(*stored, on_batch)
-                self.after = ids[-1]  # reading on from here; `_count` sets it again when stored
-                following = await self._next_ids()
+                following = await self._next_ids(ids[-1])  # `self.after` moves only as batches are stored
                 after = await _prepare(following) if following else None
                 fresh = await embedding
             except BaseException:

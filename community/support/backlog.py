@@ -8,10 +8,11 @@ row in the table: 3-10 s a sweep at a million questions (issue 17). The partial 
 
 The condition is written with literal values, not parameters: PostgreSQL can use a partial index
 only when it can prove the query implies the index's WHERE, which it cannot do for `hidden = $1`
-in a generic (cached) plan; SQLite likewise matches the terms as written, but without statistics
+in a generic (cached) plan. SQLite matches the terms as written too, but without statistics it
 prefers the (kind, state, created_at) index for its two equalities, so there the read names the
-index (`INDEXED BY`, which also fails loudly should the condition and the index ever part). Keep it word for word
-the WHERE of `post_open_unanswered` (tests/test_support_sweeper.py compares the two).
+index (`INDEXED BY`, which fails loudly should the condition and the index ever part). Keep INDEXED
+word for word the WHERE of `post_open_unanswered`: tests/test_support_sweeper.py checks that the
+sweeper's and the nudge's reads use the index on both databases.
 """
 
 from __future__ import annotations
