@@ -8,7 +8,8 @@ query cannot hold a worker, and an idle-in-transaction timeout. Commands (`run.p
 imports, the indexer and mailer processes) use `for_jobs`: a small pool and
 DB_JOB_STATEMENT_TIMEOUT_MS (default 0: no limit, a reindex of a million questions runs long
 statements). Both connect with DB_CONNECT_TIMEOUT seconds (default 5) so an unreachable database
-answers quickly instead of after asyncpg's 60 s. SQLite is not pooled; its busy timeout stays in
+answers quickly instead of after asyncpg's 60 s. Every connection runs without JIT compilation,
+and the server's without parallel plans. SQLite is not pooled; its busy timeout stays in
 `community.db.tortoise_config`.
 """
 
@@ -63,6 +64,9 @@ class PoolSettings:
     statement_timeout_ms: int  # 0: no limit
     idle_in_transaction_ms: int  # 0: no limit
     connect_timeout: float  # seconds
+    # A page's statements, one core each: a parallel plan's extra processes only take cores other
+    # requests wait for (None: PostgreSQL's own setting, for commands that run alone).
+    parallel_workers: int | None = None
 
     @classmethod
     def for_server(cls, env: Mapping[str, str] | None = None) -> PoolSettings:
@@ -71,7 +75,7 @@ class PoolSettings:
         return cls(size=_int(env, "DB_POOL_SIZE", default_pool_size(workers), low=1),
                    statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", DEFAULT_STATEMENT_TIMEOUT_MS),
                    idle_in_transaction_ms=IDLE_IN_TRANSACTION_MS,
-                   connect_timeout=_float(env, "DB_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT))
+                   connect_timeout=_float(env, "DB_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT), parallel_workers=0)
 
     @classmethod
     def for_jobs(cls, env: Mapping[str, str] | None = None) -> PoolSettings:
@@ -118,6 +122,11 @@ def postgres_connection(url: str, pool: PoolSettings) -> dict[str, Any]:
     credentials.setdefault("timeout", pool.connect_timeout)  # asyncpg's connect timeout, per new connection
     credentials.setdefault("connection_class", quiet_connection_class())
     server_settings = dict(credentials.get("server_settings") or {})
+    # No JIT: compiling a plan the planner thinks costly took 35 ms of a 600 ms search at a million
+    # threads, and every statement here is short (PostgreSQL's own advice for such loads).
+    server_settings.setdefault("jit", "off")
+    if pool.parallel_workers is not None:
+        server_settings.setdefault("max_parallel_workers_per_gather", str(pool.parallel_workers))
     if pool.statement_timeout_ms:
         server_settings.setdefault("statement_timeout", str(pool.statement_timeout_ms))
     if pool.idle_in_transaction_ms:

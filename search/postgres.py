@@ -14,13 +14,19 @@ is how many rows are ranked, never how many match (docs/benchmarks.md, issue 17)
 - a query of common words ranks the threads with every word in the title first (the title's short
   vector and GIN index pick the RANK_POOL best by title rank and quality, then those are ranked in
   full), and the rest of the full text only when titles give too few; its total is "1000+";
+- the estimate of how many threads hold every word sits halfway (in ratio) between the product of
+  the words' shares and the rarer word's share: a thread's words go together far more than
+  independent ones would, and a query taken for a rare one is ranked in full;
 - OR look-ups (similar questions, and a search's "some of your words" fallback) first take the
   threads whose title has at least two of the words: one GIN look-up instead of ranking every title
-  that shares a single common word; every word's matches only when those give too few.
+  that shares a single common word; every word's matches only when those give too few;
+- similar questions take their candidates by the title's rarer words only (SIMILAR_BUDGET: the
+  titles holding them add up to a few thousand) and rank them by every word.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
@@ -28,6 +34,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from community import db
+from search import lexeme_shares
 from search.documents import ThreadDoc
 from search.query import SearchQuery, Term, parse
 from search.results import MAX_PAGE, PER_PAGE, Hit, SearchPage, rerank_window
@@ -36,6 +43,11 @@ CONFIG = "'english'"
 COUNT_CAP = 1000  # beyond this a total is "1000+": counting every match costs more than it tells
 EXACT_UPTO = 3000  # estimated matches from which a query counts as one of common words
 RANK_POOL = 500  # title matches ranked in full for a query of common words (about 3.5 ms of reading vectors)
+# A similar-question look-up ORs the title's rarest words until the titles holding them add up to
+# this many (estimated), at least the 2 rarest: a common word ("phone") would have it rank a large
+# share of every title. On the shared sites' few thousand threads it leaves every word in.
+SIMILAR_BUDGET = 5_000
+SIMILAR_MIN_WORDS = 2
 PAIRS_UPTO = 24  # words or groups an OR look-up pairs up (276 pairs); beyond, the first 24
 WEIGHTS = "'{0.2, 0.3, 0.5, 1.0}'"  # D, C (answers), B (question body), A (title)
 START, STOP = "\u27e6", "\u27e7"  # headline markers, replaced by <mark> after escaping
@@ -243,41 +255,32 @@ class PostgresBackend:
 
     async def _estimates(self, parsed: SearchQuery) -> tuple[float, float]:
         """(threads estimated to match every group, threads estimated to match any group), from the
-        share of threads holding each of the words' lexemes in pg_stats (a lexeme not among the
-        common ones: half the least common one's share, as the planner takes it). No statistics yet
-        (before the first ANALYZE): 0, so every query is ranked in full."""
+        share of threads holding each of the words' lexemes (search/lexeme_shares.py). No statistics
+        yet (before the first ANALYZE): 0, so every query is ranked in full."""
         terms = [t for g in parsed.groups for t in g]
-        if not terms:
+        found = await lexeme_shares.shares([t.text for t in terms])
+        if found is None:
             return 0.0, 0.0
-        rows = await db.fetch(
-            "WITH s AS (SELECT u.e, u.f FROM pg_stats AS p, unnest(p.most_common_elems::text::text[],"
-            " p.most_common_elem_freqs) AS u(e, f) WHERE p.schemaname = current_schema()"
-            " AND p.tablename = 'search_document' AND p.attname = 'tsv')"
-            " SELECT t.i, l.lexeme, s.f, (SELECT min(f) FROM s WHERE e IS NOT NULL) AS floor,"
-            " (SELECT reltuples FROM pg_class WHERE oid = 'search_document'::regclass) AS n"
-            f" FROM unnest(ARRAY[{','.join('?' * len(terms))}]::text[]) WITH ORDINALITY AS t(w, i)"
-            f" LEFT JOIN LATERAL unnest(tsvector_to_array(to_tsvector({CONFIG}, t.w))) AS l(lexeme) ON true"
-            " LEFT JOIN s ON s.e = l.lexeme", [t.text for t in terms])
-        if not rows or rows[0]["floor"] is None:
-            return 0.0, 0.0
-        floor, n = float(rows[0]["floor"]) / 2, max(0.0, float(rows[0]["n"]))
-        share: dict[int, float] = {}
-        for r in rows:
-            if r["lexeme"] is not None:  # a term's lexemes are ANDed (plainto_tsquery, phraseto_tsquery)
-                share[r["i"] - 1] = share.get(r["i"] - 1, 1.0) * (float(r["f"]) if r["f"] is not None else floor)
-        every, nothing, position, counted = 1.0, 1.0, 0, False
+        every, bound, nothing, position, counted = 1.0, 1.0, 1.0, 0, False
         for group in parsed.groups:
-            known = [share[i] for i in range(position, position + len(group)) if i in share]
+            known = [i for i in range(position, position + len(group)) if found.of(i) is not None]
             position += len(group)
             if not known:
                 continue  # stop words only: plainto_tsquery drops them
             counted = True
             missing = 1.0
-            for x in known:
-                missing *= 1 - min(1.0, x)
+            for i in known:
+                missing *= 1 - min(1.0, found.of(i))
             every *= 1 - missing
+            bound = min(bound, sum(found.at_most(i) for i in known))
             nothing *= missing
-        return (every * n, (1 - nothing) * n) if counted else (0.0, 0.0)
+        if not counted:
+            return 0.0, 0.0
+        # A thread's words go together far more than the product of their shares says (at a million
+        # threads, 1 to 50 times more matches, 2 times at the median, docs/benchmarks.md), and the
+        # rarest group's share bounds them from above: the estimate is halfway between, in ratio.
+        every = math.sqrt(every * min(1.0, bound))
+        return every * found.rows, (1 - nothing) * found.rows
 
     async def _count(self, parsed: SearchQuery, relaxed: bool) -> int:
         """Matches of a query with no words (only filters), counted up to COUNT_CAP."""
@@ -328,7 +331,10 @@ class PostgresBackend:
         common = every >= EXACT_UPTO
         ranked = await self._ranked(parsed, False, fetch, need, common)
         if common:
-            total = COUNT_CAP
+            # Titles gave fewer than a page, so every match was ranked: the rest's rows carry their count.
+            rest = [r for r, _ in ranked if "n" in r]
+            total = (len(ranked) - len(rest) + int(rest[0]["n"]) if rest
+                     else len(ranked) if len(ranked) < need else COUNT_CAP)
         elif not parsed.groups and len(ranked) >= fetch:
             total = await self._count(parsed, False)
         else:
@@ -398,27 +404,55 @@ class PostgresBackend:
         found = {r["question_id"] for r in await db.fetch(sql, values)}
         return await self._hits([{"question_id": i, "rank": 0.0} for i in wanted if i in found], parsed)
 
+    async def _key_words(self, words: list[str], body_words: list[str]) -> tuple[list[str], list[str]]:
+        """The words a similar-question look-up takes its candidates by, in the order given: the
+        title's rarest (by the share of titles holding them, search/lexeme_shares.py) until their
+        titles add up to SIMILAR_BUDGET, at least the SIMILAR_MIN_WORDS rarest, then the body's
+        rarest within what is left; stop words dropped. Before the first ANALYZE, every word."""
+        found = await lexeme_shares.shares(words + body_words, "title_tsv")
+        if found is None:
+            return words, body_words
+
+        def rarest(indices: range, budget: float, least: int) -> tuple[list[int], float]:
+            known = sorted((i for i in indices if found.at_most(i) is not None), key=lambda i: found.at_most(i))
+            chosen: list[int] = []
+            for i in known:
+                cost = found.at_most(i) * found.rows
+                if len(chosen) >= least and cost > budget:
+                    break  # (sorted: every word after it is commoner)
+                chosen.append(i)
+                budget -= cost
+            return sorted(chosen), budget
+
+        in_title, left = rarest(range(len(words)), SIMILAR_BUDGET, SIMILAR_MIN_WORDS)
+        in_body, _ = rarest(range(len(words), len(words) + len(body_words)), left, 0)
+        return [words[i] for i in in_title], [body_words[i - len(words)] for i in in_body]
+
     async def similar(self, title: str, body: str = "", limit: int = 5) -> list[Hit]:
         words = list(dict.fromkeys((title or "").split()))[:16]
         body_words = [w for w in dict.fromkeys((body or "")[:1000].split()) if w not in words][:12]
         if not words and not body_words:
             return []
-        values: list = []
-        parts = [f"plainto_tsquery({CONFIG}, ?)" for _ in words + body_words]
-        values += words + body_words
-        pairs, pair_values = self._pairs(parts, values)
+        # Candidates are the threads holding the key (rarer) words; every word ranks them.
+        key = sum(await self._key_words(words, body_words), [])
+        if not key:
+            return []
+        query = " || ".join(f"plainto_tsquery({CONFIG}, ?)" for _ in words + body_words)
+        parts = [f"plainto_tsquery({CONFIG}, ?)" for _ in key]
+        pairs, pair_values = self._pairs(parts, list(key))
         # Titles first: short vectors, so even common words cost little, and titles with at least two
         # of the words before those with one (one index look-up instead of ranking every title that
         # shares a common word); the whole text only when titles give too few candidates.
         rows: list[dict] = []
-        for vector, pick in (("title_tsv", "pairs"), ("title_tsv", "query"), ("tsv", "query")):
+        for vector, pick in (("title_tsv", "pairs"), ("title_tsv", "pick"), ("tsv", "pick")):
             if pick == "pairs" and len(parts) < 2:
                 continue
             weights = f"{WEIGHTS}, " if vector == "tsv" else ""
+            chooser, chooser_values = (pairs, pair_values) if pick == "pairs" else (" || ".join(parts), list(key))
             sql = (f"SELECT question_id, quality, ts_rank({weights}{vector}, query) AS rank FROM search_document,"
-                   f" (SELECT {' || '.join(parts)} AS query{', ' + pairs + ' AS pairs' if pick == 'pairs' else ''}) AS q"
+                   f" (SELECT {query} AS query, {chooser} AS {pick}) AS q"
                    f" WHERE {vector} @@ {pick} ORDER BY rank DESC, question_id DESC LIMIT 20")
-            rows = await db.fetch(sql, values + (pair_values if pick == "pairs" else []))
+            rows = await db.fetch(sql, words + body_words + chooser_values)
             if len(rows) >= (20 if pick == "pairs" else limit):
                 break  # (the pairs only when they fill the 20 the windows rank: else every title is a candidate)
         ranked = rerank_window([(r, float(r["rank"])) for r in rows], lambda r: float(r["quality"]), 20)[:limit]

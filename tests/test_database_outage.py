@@ -165,6 +165,8 @@ async def test_the_server_pool_has_its_size_and_statement_timeout(cluster: Clust
     try:
         rows = await db.fetch("SHOW statement_timeout")
         assert rows[0]["statement_timeout"] == "300ms"
+        assert (await db.fetch("SHOW jit"))[0]["jit"] == "off"
+        assert (await db.fetch("SHOW max_parallel_workers_per_gather"))[0]["max_parallel_workers_per_gather"] == "0"
         assert connections.get("default")._pool.get_max_size() == 10
         with pytest.raises(Exception) as stopped:
             await db.fetch("SELECT pg_sleep(5)")
@@ -174,6 +176,8 @@ async def test_the_server_pool_has_its_size_and_statement_timeout(cluster: Clust
     await db.init(cluster.url)  # a command's pool: no statement timeout
     try:
         assert (await db.fetch("SHOW statement_timeout"))[0]["statement_timeout"] == "0"
+        assert (await db.fetch("SHOW jit"))[0]["jit"] == "off"
+        assert (await db.fetch("SHOW max_parallel_workers_per_gather"))[0]["max_parallel_workers_per_gather"] == "2"
     finally:
         await Tortoise.close_connections()
 

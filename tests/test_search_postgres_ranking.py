@@ -55,6 +55,9 @@ async def test_matches_are_estimated_from_the_statistics(backend) -> None:
     await analyze()
     every, anything = await backend._estimates(parse("roaming spain"))
     assert 15 <= anything <= 60 and 5 <= every <= anything
+    # 24 threads hold both (7-30); their shares multiplied (30 and 24 of 80) say 9: words of one
+    # thread go together, so the estimate is taken halfway to the rarer word's 24 (about 15).
+    assert 12 <= every <= 24
     assert await backend._estimates(parse("the of")) == (0.0, 0.0)  # stop words only
 
 
@@ -65,7 +68,12 @@ async def test_common_words_list_the_title_tier_first_and_page_on(backend, monke
     monkeypatch.setattr(postgres, "EXACT_UPTO", 5)
     first = await backend.search("roaming", 1)
     assert sorted(h.question_id for h in first.items[:6]) == [1, 2, 3, 4, 5, 6]
-    assert not first.total_exact and first.total >= 30
+    # Titles gave fewer than a page, so every match was ranked: the total is exact all the same.
+    assert first.total == 30 and first.total_exact
+    # Titles that fill the page leave the rest uncounted: "1000+".
+    short = await backend.search("roaming", 1, per_page=5)
+    assert len(short.items) == 5 and {h.question_id for h in short.items} <= {1, 2, 3, 4, 5, 6}
+    assert not short.total_exact and short.total >= 30
     second = await backend.search("roaming", 2)
     third = await backend.search("roaming", 3)
     listed = [h.question_id for page in (first, second, third) for h in page.items]
@@ -90,3 +98,17 @@ async def test_similar_questions_are_the_same_as_ranking_every_title(backend, mo
     every = [h.question_id for h in await backend.similar(title, "", 5)]
     assert paired == every
     assert all(qid % 2 for qid in paired)  # the titles with more of the words
+
+
+async def test_similar_questions_leave_out_the_commonest_title_words(backend, monkeypatch) -> None:
+    title, body = "Roaming refund for my data bundle".split(), ["spain", "refund", "the"]
+    await analyze()
+    # In titles: roaming 6 of 80, data and bundle 25, refund 50; "for" and "my" are stop words.
+    assert await backend._key_words(title, body) == (["Roaming", "refund", "data", "bundle"], ["spain", "refund"])
+    monkeypatch.setattr(postgres, "SIMILAR_BUDGET", 40)
+    # The rarest first until their titles pass 40: roaming (6) and data (25); bundle would make 56.
+    assert await backend._key_words(title, body) == (["Roaming", "data"], ["spain"])
+    monkeypatch.setattr(postgres, "SIMILAR_BUDGET", 1)
+    assert await backend._key_words(title, body) == (["Roaming", "data"], [])  # the 2 rarest at least
+    hits = await backend.similar("Roaming refund for my data bundle", "", 5)
+    assert [h.question_id for h in hits][:5] and all(h.question_id <= 6 or "data" in h.title.lower() for h in hits)
