@@ -39,6 +39,7 @@ from whoosh.searching import Results
 
 from search import segment_files  # noqa: F401  (segment readers open without copying their files)
 from search.documents import ThreadDoc
+from search.membership import members
 from search.postings import SegmentStats
 from search.query import SearchQuery, Term, parse
 from search.results import MAX_PAGE, PER_PAGE, Hit, SearchPage, rerank_window
@@ -656,24 +657,28 @@ class WhooshIndex:
         if filters is not None:
             parts.append(filters)
         query = wq.And(parts)
-        left_out = [self._excluded(parsed)]
+        listed: list = []
         if unlisted:
-            listed = self._text_query(parsed, searcher, relaxed=False)
-            if listed is None:
+            listed = [self._text_query(parsed, searcher, relaxed=False)]
+            if listed[0] is None:
                 return []  # no searchable words: the search lists every thread its filters let through
-            left_out.append(listed)
             if len(parsed.groups) > 1:
-                left_out.append(self._relaxed_query(parsed, searcher))
-        left_out = [q for q in left_out if q is not None]
-        if left_out:
-            query = Without(query, left_out[0] if len(left_out) == 1 else AnyOf(left_out))
+                listed.append(self._relaxed_query(parsed, searcher))
+            listed = [q for q in listed if q is not None]
+        excluded = self._excluded(parsed)
+        if excluded is not None:
+            query = Without(query, excluded)
         words = [tok for g in parsed.groups for t in g if not t.phrase and not t.field for tok in self._tokens(t.text)]
         if words:  # scored on nothing, there for the snippets' marks
             query = wq.AndMaybe(query, AnyOf([wq.Term("text", w) for w in dict.fromkeys(words)]))
         results = searcher.search(query, limit=len(wanted), terms=True)
         _decorate(results)
+        # What the search lists is looked up on these few documents only (search/membership.py).
+        gone = members(AnyOf(listed), searcher, [h.docnum for h in results]) if listed else set()
         by_id = {}
         for h in results:  # only a hit with matched words is worth highlighting (it retokenizes the excerpt)
+            if h.docnum in gone:
+                continue
             matched = {field for field, _ in h.matched_terms()}
             by_id[int(h["question_id"])] = self._hit(h, h.score, tuple(f for f in ("text", "body") if f in matched))
         return [by_id[i] for i in wanted if i in by_id]

@@ -196,3 +196,55 @@ def test_the_index_matches_exactly_what_the_query_language_says(tmp_path_factory
         assert set(found) == expected, f"{query!r} on {[(t.question_id, t.title, t.body, t.tags) for t in threads]}"
     finally:
         ix.close()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(threads=forums(), a=st.sampled_from(WORDS), b=st.sampled_from(WORDS), tag=st.sampled_from(TAGS),
+       form=st.sampled_from(("{a}", "{a} {b}", "{a} OR {b}", "{a} -{b}", '"{a} {b}"', "title:{a} {b}", "{a} {b} [{tag}]")),
+       pick=st.data())
+def test_members_are_what_whoosh_itself_matches(tmp_path_factory, threads, a, b, tag, form, pick):
+    """search/membership.py against Whoosh's own evaluation: for the queries `among(unlisted=True)`
+    asks about (every word, some of the words, with exclusions and filters), the candidates each
+    matches, over several segments (each commit writes one)."""
+    import whoosh.query as wq
+
+    from search.index import AnyOf, Without
+    from search.membership import members
+    from search.query import parse
+
+    ix = WhooshIndex(tmp_path_factory.mktemp("members") / "index")
+    try:
+        half = len(threads) // 2
+        ix.apply(threads[:half], [])
+        ix.apply(threads[half:], [])
+        parsed = parse(form.format(a=a, b=b, tag=tag))
+        searcher = ix.searcher()
+        queries = [q for q in (ix._text_query(parsed, searcher, relaxed=False), ix._text_query(parsed, searcher, relaxed=True),
+                               ix._relaxed_query(parsed, searcher)) if q is not None]
+        excluded, (filters, _) = ix._excluded(parsed), ix._filters(parsed, searcher)
+        queries += [Without(q, excluded) for q in queries if excluded is not None]
+        queries += [wq.And([q, filters]) for q in queries if filters is not None]
+        queries.append(AnyOf(queries[:2]))
+        everything = list(range(searcher.doc_count_all()))
+        candidates = pick.draw(st.lists(st.sampled_from(everything), unique=True)) if everything else []
+        for query in queries:
+            expected = {h.docnum for h in searcher.search(query, limit=None)} & set(candidates)
+            assert members(query, searcher, candidates) == expected, f"{query!r} on {candidates}"
+    finally:
+        ix.close()
+
+
+def test_members_leave_out_what_is_excluded(ix):
+    from search.index import Without
+    from search.membership import members
+    from search.query import parse
+
+    ix.apply([thread(1, "signal roaming"), thread(2, "signal upgrade")], [])
+    ix.apply([thread(3, "roaming upgrade"), thread(4, "signal contract")], [])
+    parsed = parse("signal -roaming")
+    searcher = ix.searcher()
+    assert len(searcher.leaf_searchers()) == 2
+    query = Without(ix._text_query(parsed, searcher, relaxed=False), ix._excluded(parsed))
+    docnums = {int(searcher.stored_fields(d)["question_id"]): d for d in range(searcher.doc_count_all())}
+    assert members(query, searcher, list(docnums.values())) == {docnums[2], docnums[4]}
+    assert members(query, searcher, [docnums[1], docnums[3], docnums[4]]) == {docnums[4]}
