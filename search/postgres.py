@@ -425,7 +425,8 @@ class PostgresBackend:
             return sorted(chosen), budget
 
         in_title, left = rarest(range(len(words)), SIMILAR_BUDGET, SIMILAR_MIN_WORDS)
-        in_body, _ = rarest(range(len(words), len(words) + len(body_words)), left, 0)
+        least = 0 if in_title else SIMILAR_MIN_WORDS  # a title of stop words: the body's rarest instead
+        in_body, _ = rarest(range(len(words), len(words) + len(body_words)), left, least)
         return [words[i] for i in in_title], [body_words[i - len(words)] for i in in_body]
 
     async def similar(self, title: str, body: str = "", limit: int = 5) -> list[Hit]:

@@ -110,5 +110,7 @@ async def test_similar_questions_leave_out_the_commonest_title_words(backend, mo
     assert await backend._key_words(title, body) == (["Roaming", "data"], ["spain"])
     monkeypatch.setattr(postgres, "SIMILAR_BUDGET", 1)
     assert await backend._key_words(title, body) == (["Roaming", "data"], [])  # the 2 rarest at least
+    # A title of stop words only: the body's 2 rarest instead.
+    assert await backend._key_words(["How", "do", "I"], ["refund", "bundle", "roaming"]) == ([], ["bundle", "roaming"])
     hits = await backend.similar("Roaming refund for my data bundle", "", 5)
     assert [h.question_id for h in hits][:5] and all(h.question_id <= 6 or "data" in h.title.lower() for h in hits)
