@@ -12,6 +12,7 @@ words is never ranked in full) and to leave the commonest words out of a similar
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from community import db
@@ -28,12 +29,7 @@ class Shares:
 
     def of(self, i: int) -> float | None:
         """The share of rows holding every lexeme of word i (taken as independent), None for a stop word."""
-        if not self.words[i]:
-            return None
-        share = 1.0
-        for s in self.words[i]:
-            share *= s
-        return share
+        return math.prod(self.words[i]) if self.words[i] else None
 
     def at_most(self, i: int) -> float | None:
         """The share of rows holding word i at most (its least common lexeme's), None for a stop word:
@@ -41,9 +37,10 @@ class Shares:
         return min(self.words[i]) if self.words[i] else None
 
 
-async def shares(words: list[str], column: str = "tsv") -> Shares | None:
-    """The shares of these words' lexemes in `column` of search_document; None before the first
-    ANALYZE (no statistics: nothing can be estimated)."""
+async def shares(words: list[str], column: str, config: str) -> Shares | None:
+    """The shares of these words' lexemes in `column` of search_document, the words made lexemes by
+    the text search `config` (an SQL literal, the one the column was made with); None before the
+    first ANALYZE (no statistics: nothing can be estimated)."""
     if column not in COLUMNS:
         raise ValueError(f"no statistics kept for {column!r}")
     if not words:
@@ -55,7 +52,7 @@ async def shares(words: list[str], column: str = "tsv") -> Shares | None:
         " SELECT t.i, l.lexeme, s.f, (SELECT min(f) FROM s WHERE e IS NOT NULL) AS floor,"
         " (SELECT reltuples FROM pg_class WHERE oid = 'search_document'::regclass) AS n"
         f" FROM unnest(ARRAY[{','.join('?' * len(words))}]::text[]) WITH ORDINALITY AS t(w, i)"
-        " LEFT JOIN LATERAL unnest(tsvector_to_array(to_tsvector('english', t.w))) AS l(lexeme) ON true"
+        f" LEFT JOIN LATERAL unnest(tsvector_to_array(to_tsvector({config}, t.w))) AS l(lexeme) ON true"
         " LEFT JOIN s ON s.e = l.lexeme", list(words))
     if not rows or rows[0]["floor"] is None:
         return None

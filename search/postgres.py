@@ -43,9 +43,10 @@ CONFIG = "'english'"
 COUNT_CAP = 1000  # beyond this a total is "1000+": counting every match costs more than it tells
 EXACT_UPTO = 3000  # estimated matches from which a query counts as one of common words
 RANK_POOL = 500  # title matches ranked in full for a query of common words (about 3.5 ms of reading vectors)
-# A similar-question look-up ORs the title's rarest words until the titles holding them add up to
-# this many (estimated), at least the 2 rarest: a common word ("phone") would have it rank a large
-# share of every title. On the shared sites' few thousand threads it leaves every word in.
+# A similar-question look-up takes its candidates by the title's rarest words until the titles
+# holding them add up to this many (estimated), at least the 2 rarest, and ranks them by every word:
+# a common word ("phone") would have it rank a large share of every title. On the shared sites' few
+# thousand threads it leaves every word in.
 SIMILAR_BUDGET = 5_000
 SIMILAR_MIN_WORDS = 2
 PAIRS_UPTO = 24  # words or groups an OR look-up pairs up (276 pairs); beyond, the first 24
@@ -258,7 +259,7 @@ class PostgresBackend:
         share of threads holding each of the words' lexemes (search/lexeme_shares.py). No statistics
         yet (before the first ANALYZE): 0, so every query is ranked in full."""
         terms = [t for g in parsed.groups for t in g]
-        found = await lexeme_shares.shares([t.text for t in terms])
+        found = await lexeme_shares.shares([t.text for t in terms], "tsv", CONFIG)
         if found is None:
             return 0.0, 0.0
         every, bound, nothing, position, counted = 1.0, 1.0, 1.0, 0, False
@@ -277,7 +278,7 @@ class PostgresBackend:
         if not counted:
             return 0.0, 0.0
         # A thread's words go together far more than the product of their shares says (at a million
-        # threads, 1 to 50 times more matches, 2 times at the median, docs/benchmarks.md), and the
+        # threads, up to 354 times more matches, about 2 times at the median, docs/benchmarks.md), and the
         # rarest group's share bounds them from above: the estimate is halfway between, in ratio.
         every = math.sqrt(every * min(1.0, bound))
         return every * found.rows, (1 - nothing) * found.rows
@@ -409,7 +410,7 @@ class PostgresBackend:
         title's rarest (by the share of titles holding them, search/lexeme_shares.py) until their
         titles add up to SIMILAR_BUDGET, at least the SIMILAR_MIN_WORDS rarest, then the body's
         rarest within what is left; stop words dropped. Before the first ANALYZE, every word."""
-        found = await lexeme_shares.shares(words + body_words, "title_tsv")
+        found = await lexeme_shares.shares(words + body_words, "title_tsv", CONFIG)
         if found is None:
             return words, body_words
 
@@ -440,7 +441,7 @@ class PostgresBackend:
             return []
         query = " || ".join(f"plainto_tsquery({CONFIG}, ?)" for _ in words + body_words)
         parts = [f"plainto_tsquery({CONFIG}, ?)" for _ in key]
-        pairs, pair_values = self._pairs(parts, list(key))
+        pairs, pair_values = self._pairs(parts, key)
         # Titles first: short vectors, so even common words cost little, and titles with at least two
         # of the words before those with one (one index look-up instead of ranking every title that
         # shares a common word); the whole text only when titles give too few candidates.
@@ -449,7 +450,7 @@ class PostgresBackend:
             if pick == "pairs" and len(parts) < 2:
                 continue
             weights = f"{WEIGHTS}, " if vector == "tsv" else ""
-            chooser, chooser_values = (pairs, pair_values) if pick == "pairs" else (" || ".join(parts), list(key))
+            chooser, chooser_values = (pairs, pair_values) if pick == "pairs" else (" || ".join(parts), key)
             sql = (f"SELECT question_id, quality, ts_rank({weights}{vector}, query) AS rank FROM search_document,"
                    f" (SELECT {query} AS query, {chooser} AS {pick}) AS q"
                    f" WHERE {vector} @@ {pick} ORDER BY rank DESC, question_id DESC LIMIT 20")
