@@ -123,39 +123,49 @@ class HybridBackend:
     # ----- the semantic side -----
 
     async def embed_query(self, text: str) -> np.ndarray:
-        vector = self._queries.get(text)
+        vector = self._cached(text)
         if vector is None:
             vector = await asyncio.to_thread(self.embedder.embed_one, text)
-            self._queries[text] = vector
-            if len(self._queries) > QUERY_CACHE:
-                self._queries.popitem(last=False)
-        else:
+            self._remember(text, vector)
+        return vector
+
+    def _cached(self, text: str) -> np.ndarray | None:
+        vector = self._queries.get(text)
+        if vector is not None:
             self._queries.move_to_end(text)
         return vector
 
-    async def _start_embedding(self, text: str) -> asyncio.Task[np.ndarray] | None:
-        """The query's embedding, started on a worker thread before the lexical side runs: a Whoosh
-        look-up holds the event loop (and the GIL) while ONNX Runtime, which releases the GIL, embeds
-        beside it, so on two free cores the model costs the look-up almost nothing. Started after the
-        lexical work (asyncio.gather's order), it would wait for all of it."""
-        if not text.strip():
-            return None
-        task = asyncio.ensure_future(self.embed_query(text))
+    def _remember(self, text: str, vector: np.ndarray) -> None:
+        self._queries[text] = vector
+        if len(self._queries) > QUERY_CACHE:
+            self._queries.popitem(last=False)
+
+    async def _start_neighbours(self, text: str, k: int) -> asyncio.Task[tuple[np.ndarray | None, list[tuple[int, float]]]]:
+        """The query's vector and its k nearest questions, started on a worker thread before the
+        lexical side runs: a Whoosh look-up holds the event loop (and the GIL) while ONNX Runtime
+        and the neighbour product, which release the GIL, run beside it, so on two free cores the
+        semantic side costs the look-up almost nothing. Started after the lexical work
+        (asyncio.gather's order), it would wait for all of it. (None, []) when there is nothing to
+        compare with."""
+        if self.follow:
+            await self.neighbours.follow()  # on the loop, before the thread reads the index
+        task = asyncio.ensure_future(self._neighbours(text, k))
         await asyncio.sleep(0)  # the task runs up to its thread hand-off
         return task
 
-    async def neighbours_of(self, text: str, k: int, embedding: asyncio.Task[np.ndarray] | None = None,
-                            ) -> tuple[np.ndarray | None, list[tuple[int, float]]]:
-        """(the query's vector, its k nearest questions with their cosine similarity); (None, [])
-        when there is nothing to compare with. `embedding`: the query's, already started."""
-        if self.follow:
-            await self.neighbours.follow()
+    async def _neighbours(self, text: str, k: int) -> tuple[np.ndarray | None, list[tuple[int, float]]]:
         if not text.strip() or not len(self.neighbours):
-            if embedding is not None:
-                await asyncio.wait([embedding])  # let it finish (it fills the cache): never left pending
             return None, []
-        vector = await (embedding if embedding is not None else self.embed_query(text))
-        return vector, self.neighbours.search(vector, k)
+        cached = self._cached(text)
+
+        def work() -> tuple[np.ndarray, list[tuple[int, float]]]:
+            vector = cached if cached is not None else self.embedder.embed_one(text)
+            return vector, self.neighbours.search(vector, k)
+
+        vector, found = await asyncio.to_thread(work)
+        if cached is None:
+            self._remember(text, vector)
+        return vector, found
 
     def _cosines(self, vector: np.ndarray, found: list[tuple[int, float]], ids: list[int]) -> dict[int, float]:
         cosine = dict(found)
@@ -183,9 +193,8 @@ class HybridBackend:
             searched = (await self.lexical.search(words, 1, pool, snippets=False)).items if words else []
             return looked_up, searched
 
-        embedding = await self._start_embedding(query)
-        (vector, found), (looked_up, searched) = await asyncio.gather(
-            self.neighbours_of(query, max(SEMANTIC_POOL, limit + 1), embedding), lexical())
+        nearest = await self._start_neighbours(query, max(SEMANTIC_POOL, limit + 1))
+        (vector, found), (looked_up, searched) = await asyncio.gather(nearest, lexical())
         if vector is None:
             return await self.lexical.similar(title, body, limit)
         found = [(qid, sim) for qid, sim in found if sim >= SIMILAR_MIN_COSINE]
@@ -219,9 +228,8 @@ class HybridBackend:
         meaning = meaning_of(parsed)
         if not meaning or parsed.scope == "answer":
             return await self.lexical.search(raw, page, per_page)
-        embedding = await self._start_embedding(meaning)
-        (vector, found), first = await asyncio.gather(self.neighbours_of(meaning, max(SEARCH_POOL, per_page), embedding),
-                                                      self.lexical.search(raw, 1, per_page))
+        nearest = await self._start_neighbours(meaning, max(SEARCH_POOL, per_page))
+        (vector, found), first = await asyncio.gather(nearest, self.lexical.search(raw, 1, per_page))
         lexical = [h.question_id for h in first.items]
         shown = set(lexical)
         candidates = [qid for qid, sim in found if sim >= SEARCH_MIN_COSINE and qid not in shown]

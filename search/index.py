@@ -31,18 +31,19 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from markupsafe import Markup, escape
-from whoosh import highlight, index, query as wq, scoring, writing
+from whoosh import index, query as wq, scoring, writing
 from whoosh.analysis import RegexTokenizer, LowercaseFilter, StemmingAnalyzer, StopFilter
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.matching import AndNotMatcher
 from whoosh.searching import Results
 
-from search import segment_files  # noqa: F401  (segment readers open without copying their files)
+from search import posting_skips, segment_files  # noqa: F401  (postings skipped by bisection; segment readers open without copying their files)
 from search.documents import ThreadDoc
 from search.membership import members
 from search.postings import SegmentStats
 from search.query import SearchQuery, Term, parse
 from search.results import MAX_PAGE, PER_PAGE, Hit, SearchPage, rerank_window
+from search.snippets import highlight, searched_words
 
 log = logging.getLogger("search.index")
 
@@ -140,13 +141,6 @@ class Without(wq.AndNot):
 
     def matcher(self, searcher, context=None):
         return _ExcludingMatcher(self.a.matcher(searcher, context), self.b.matcher(searcher, searcher.boolean_context()))
-
-
-class MarkFormatter(highlight.HtmlFormatter):
-    """Matched words in a plain <mark>; the rest of the text is HTML-escaped by the base class."""
-
-    def format_token(self, text, token, replace=False):
-        return "<mark>%s</mark>" % highlight.htmlescape(highlight.get_text(text, token, replace), quote=False)
 
 
 def _size_tier(docs: int) -> int:
@@ -264,12 +258,6 @@ def _quality(hit) -> float:
     return float(hit.get("quality") or 1.0)
 
 
-def _decorate(results) -> None:
-    """Snippets mark matched words with <mark> (the formatter escapes the surrounding text)."""
-    results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
-    results.formatter = MarkFormatter(between=" … ")
-
-
 class WhooshIndex:
     """The index directory, its single writer and its shared searcher."""
 
@@ -378,7 +366,6 @@ class WhooshIndex:
                 # query of common words is answered without walking every thread that mentions them.
                 first = searcher.search(title_q if excluded is None else Without(title_q, excluded),
                                         filter=filters, mask=mask, limit=fetch)
-                _decorate(first)
                 hits = rerank_window([(h, h.score) for h in first], _quality, WINDOW)
             if len(hits) >= need:
                 total, exact = max(len(hits), q.estimate_size(searcher.reader())), False
@@ -387,7 +374,6 @@ class WhooshIndex:
                 if hits:
                     rest_mask = title_q if mask is None else AnyOf([mask, title_q])
                 results = searcher.search(q, filter=filters, mask=rest_mask, limit=fetch)
-                _decorate(results)
                 hits += rerank_window([(h, h.score) for h in results], _quality, WINDOW)
                 total, exact = self._total(results, fetch)
                 total += len(hits) - results.scored_length()
@@ -397,7 +383,6 @@ class WhooshIndex:
                 if loose is not None:
                     lq = loose if excluded is None else Without(loose, excluded)
                     extra = searcher.search(lq, filter=filters, mask=mask, limit=fetch + len(hits))
-                    _decorate(extra)
                     seen = {h.docnum for h, _ in hits}
                     more = rerank_window([(h, h.score) for h in extra if h.docnum not in seen], _quality, WINDOW)
                     if more:
@@ -408,7 +393,8 @@ class WhooshIndex:
                         total = max(total, len(hits))
         out.total, out.total_exact = total, exact
         start = (page - 1) * per_page
-        out.items = [self._hit(h, rel, ("text", "body") if snippets else ()) for h, rel in hits[start:start + per_page]]
+        marks: dict = {}
+        out.items = [self._hit(h, rel, ("text", "body") if snippets else (), marks) for h, rel in hits[start:start + per_page]]
         if out.total < per_page:
             out.suggestion = self._did_you_mean(parsed, raw, searcher)
         return out
@@ -422,14 +408,21 @@ class WhooshIndex:
             return results.estimated_length(), True  # the collector already counted: no re-run
         return max(scored, results.estimated_length()), False
 
-    def _hit(self, h, relevance: float, snippet_fields: tuple[str, ...] = ("text", "body")) -> Hit:
+    def _hit(self, h, relevance: float, snippet_fields: tuple[str, ...] = ("text", "body"),
+             marks: dict | None = None) -> Hit:
+        """`marks`: the searched words by (results, field), kept across one page's hits."""
         excerpt = h.get("excerpt") or ""
         snippet = ""
         if excerpt:
+            marks = {} if marks is None else marks
             for field in snippet_fields:  # plain words are matched in "text", phrases in "body"
                 try:
-                    snippet = h.highlights(field, text=excerpt, top=2)
+                    key = (id(h.results), field)
+                    if key not in marks:
+                        marks[key] = searched_words(h.results, field)
+                    snippet = highlight(excerpt, marks[key], top=2, maxchars=SNIPPET_CHARS, surround=60)
                 except Exception:  # a highlighter edge case must never cost the reader their results
+                    log.exception("snippet of question %s", h.get("question_id"))
                     snippet = ""
                 if snippet:
                     break
@@ -628,9 +621,9 @@ class WhooshIndex:
         top = self._counts.best(searcher, terms, SIMILAR_WINDOW)
         query = AnyOf([wq.Term(f, t, boost=b) for f, t, b in terms])  # what the snippets highlight
         results = Results(searcher, query, top)
-        _decorate(results)
         hits = rerank_window([(h, h.score) for h in results], _quality, SIMILAR_WINDOW)[:limit]
-        chosen = [self._hit(h, rel, ("body",)) for h, rel in hits]  # its words are looked up in title and body only
+        marks: dict = {}
+        chosen = [self._hit(h, rel, ("body",), marks) for h, rel in hits]  # its words are looked up in title and body only
         chosen.sort(key=lambda h: h.state != "solved")  # stable: solved first, relevance order kept within
         return chosen
 
@@ -668,19 +661,17 @@ class WhooshIndex:
         excluded = self._excluded(parsed)
         if excluded is not None:
             query = Without(query, excluded)
-        words = [tok for g in parsed.groups for t in g if not t.phrase and not t.field for tok in self._tokens(t.text)]
-        if words:  # scored on nothing, there for the snippets' marks
-            query = wq.AndMaybe(query, AnyOf([wq.Term("text", w) for w in dict.fromkeys(words)]))
-        results = searcher.search(query, limit=len(wanted), terms=True)
-        _decorate(results)
+        results = searcher.search(query, limit=len(wanted))
         # What the search lists is looked up on these few documents only (search/membership.py).
         gone = members(AnyOf(listed), searcher, [h.docnum for h in results]) if listed else set()
-        by_id = {}
-        for h in results:  # only a hit with matched words is worth highlighting (it retokenizes the excerpt)
-            if h.docnum in gone:
-                continue
-            matched = {field for field, _ in h.matched_terms()}
-            by_id[int(h["question_id"])] = self._hit(h, h.score, tuple(f for f in ("text", "body") if f in matched))
+        # Plain words filter nothing here, so the query above does not hold them: they are marked in
+        # the snippets as the search's own hits mark them (search/snippets.py finds them in the
+        # excerpt, which costs less than asking the index which candidate has which word).
+        words = frozenset(tok for g in parsed.groups for t in g if not t.phrase and not t.field for tok in self._tokens(t.text))
+        by_id, marks = {}, {(id(results), "text"): words}
+        for h in results:
+            if h.docnum not in gone:
+                by_id[int(h["question_id"])] = self._hit(h, h.score, ("text", "body"), marks)
         return [by_id[i] for i in wanted if i in by_id]
 
     # ----- writing (one writer at a time) -----

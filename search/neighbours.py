@@ -7,11 +7,15 @@ the matrix product would grow with the corpus (docs/benchmarks.md has the measur
 The index follows the table by `seq` (see search/vectors.py): `follow()` reads what was written
 since it last looked, at most every FOLLOW_SECONDS, so a new question is found within the index-lag
 target whichever process or host embedded it.
+
+Look-ups run on worker threads (beside the lexical search, search/hybrid.py) while changes arrive on
+the event loop, so both take one lock: a search never reads a matrix half replaced.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import numpy as np
@@ -35,7 +39,8 @@ class NeighbourIndex:
         self._graph = None  # usearch.index.Index once approximate
         self._keys: set[int] = set()  # question ids in the graph (approximate mode)
         self._checked = 0.0
-        self._lock: asyncio.Lock | None = None
+        self._lock: asyncio.Lock | None = None  # one follow() at a time
+        self._guard = threading.RLock()  # the vectors: changes against look-ups on worker threads
 
     def __len__(self) -> int:
         return len(self._keys) if self._graph is not None else len(self._rows)
@@ -48,6 +53,10 @@ class NeighbourIndex:
 
     def put(self, question_id: int, vector: np.ndarray | None) -> None:
         """Add or replace a question's vector; None removes it."""
+        with self._guard:
+            self._put(question_id, vector)
+
+    def _put(self, question_id: int, vector: np.ndarray | None) -> None:
         if self._graph is not None:
             if question_id in self._keys:
                 self._graph.remove(question_id)
@@ -75,11 +84,13 @@ class NeighbourIndex:
     def put_many(self, changes: list[tuple[int, np.ndarray | None]]) -> None:
         """Apply changes in order (a question's last one wins); into the graph as one bulk add, which
         usearch builds on several threads (a process loading a million vectors adds them at once)."""
-        latest = dict(changes)
-        pending = list(latest.items())
+        with self._guard:
+            self._put_many(list(dict(changes).items()))
+
+    def _put_many(self, pending: list[tuple[int, np.ndarray | None]]) -> None:
         done = 0
         while done < len(pending) and self._graph is None:
-            self.put(*pending[done])
+            self._put(*pending[done])
             done += 1
         rest = pending[done:]
         if not rest:
@@ -122,6 +133,10 @@ class NeighbourIndex:
 
     def search(self, vector: np.ndarray, k: int, exclude: set[int] | frozenset[int] = frozenset()) -> list[tuple[int, float]]:
         """The k nearest questions (question id, cosine similarity), nearest first."""
+        with self._guard:
+            return self._search(vector, k, exclude)
+
+    def _search(self, vector: np.ndarray, k: int, exclude: set[int] | frozenset[int]) -> list[tuple[int, float]]:
         want = k + len(exclude)
         if self._graph is not None:
             if not self._keys:
@@ -143,6 +158,10 @@ class NeighbourIndex:
         return [(qid, sim) for qid, sim in pairs if qid not in exclude][:k]
 
     def vector_of(self, question_id: int) -> np.ndarray | None:
+        with self._guard:
+            return self._vector_of(question_id)
+
+    def _vector_of(self, question_id: int) -> np.ndarray | None:
         if self._graph is not None:
             return np.asarray(self._graph.get(question_id), dtype=np.float32) if question_id in self._keys else None
         row = self._rows.get(question_id)

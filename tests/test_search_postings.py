@@ -87,3 +87,40 @@ def test_similar_questions_leave_out_removed_and_replaced_copies(ix):
     assert ids[0] == 3 and ids.count(3) == 1  # the edited thread once, as edited
     assert 2 not in [h.question_id for h in ix.similar("Roaming charges in Spain", "")]  # removed
     assert all("<mark>" not in h.title for h in hits)
+
+
+def test_posting_skips_land_where_whooshs_own_skip_to_lands(tmp_path):
+    """search/posting_skips.py bisects inside a posting block: installed on Whoosh's matcher, and at
+    the same posting as Whoosh's own stepping for every target, across blocks of 128 postings."""
+    import random
+
+    from whoosh.codec import whoosh3
+
+    from search import posting_skips
+
+    assert whoosh3.W3LeafMatcher.skip_to is posting_skips.skip_to
+    index = WhooshIndex(tmp_path / "big")
+    index.rebuild([[thread(n, f"{TITLES[n % len(TITLES)]} case {n % 7}", body=f"Phone word{n % 3} story {n}")
+                    for n in range(1, 901)]])
+    reader = index.searcher().reader()
+    leaf = next(r for r, _ in reader.leaf_readers())
+    rng = random.Random(3)
+    assert leaf.doc_frequency("text", "phone") == 900 and leaf.doc_frequency("text", "word1") == 300  # several blocks
+    checked = 0
+    for field, text in [("text", "phone"), ("text", "word1"), ("title", "esim"), ("text", "case"), ("body", "phone")]:
+        for _ in range(20):
+            ours, theirs = leaf.postings(field, text), leaf.postings(field, text)
+            assert isinstance(ours, whoosh3.W3LeafMatcher)
+            target = 0
+            while theirs.is_active():
+                target += rng.choice([1, 2, 5, 40, 130, 300])
+                posting_skips.whoosh_skip_to(theirs, target)
+                ours.skip_to(target)
+                assert ours.is_active() == theirs.is_active()
+                if theirs.is_active():
+                    assert (ours.id(), ours.weight()) == (theirs.id(), theirs.weight())
+                    checked += 1
+            with pytest.raises(Exception):
+                ours.skip_to(target + 1)  # past the end: ReadTooFar, as Whoosh
+    assert checked > 500
+    index.close()
