@@ -1,5 +1,7 @@
 """In-process measure of a thread-page cache miss (issue 17): random questions of a generated
-database, read by an anonymous visitor and by a member, each a miss of the anonymous page cache.
+database, read by an anonymous visitor and by a member, each a miss of the anonymous page cache;
+then the other pages of the scale load, each a miss too: lists with deep cursors, tag pages
+(Zipf-chosen tags) and member pages.
 
 Runs the app in this process (no server, no HTTP), so what it reports is the app's own cost: wall
 and CPU milliseconds per page, and database round trips per page (every statement asyncpg or
@@ -9,6 +11,7 @@ anonymous misses.
     .venv/bin/python bench/scale_bench.py generate --questions 20000 --pg-port 5492 --keep   # prints its URL
     .venv/bin/python bench/thread_miss_bench.py --database-url postgres://postgres@127.0.0.1:5492/scale
     .venv/bin/python bench/thread_miss_bench.py --database-url ... --profile 25
+    .venv/bin/python bench/thread_miss_bench.py --database-url ... --profile 25 --profile-route list
 
 Results: docs/benchmarks.md, "Scale".
 """
@@ -112,7 +115,33 @@ async def _voters(user_model: Any) -> Any:
         yield u
 
 
-async def run(url: str, count: int, profile: int, queries: bool, mixed: int = 0, pool: int = 1000) -> None:
+async def _other_pages(rnd: random.Random) -> dict[str, list[str]]:
+    """Paths of the load's other anonymous pages, as bench/scale_load.py makes them: a list of a
+    random sort with a cursor at a random question, a tag page of a tag chosen by its questions, the
+    page of a random question's author."""
+    from community import db
+    from community.questions import SORTS, _encode_cursor
+
+    rows = await db.fetch("SELECT id, created_at, last_activity_at, score, state, author_id FROM post "
+                          "WHERE kind = 'question' AND deleted_at IS NULL AND NOT hidden ORDER BY id")
+    rows = rnd.sample(rows, min(len(rows), 2000))
+    keys = {"newest": "created_at", "active": "last_activity_at", "unanswered": "created_at",
+            "unsolved": "created_at", "votes": "score"}
+    lists = []
+    for r in rows:
+        sort = rnd.choice([s for s in SORTS if (s != "unanswered" or r["state"] == "unanswered")
+                           and (s != "unsolved" or r["state"] != "solved")])
+        value = db.as_datetime(r[keys[sort]]) if sort != "votes" else r["score"]
+        lists.append(f"/questions?sort={sort}&cursor={_encode_cursor(value, r['id'])}")
+    tags = await db.fetch("SELECT name, question_count FROM tag WHERE question_count > 0")
+    picked = rnd.choices(tags, weights=[t["question_count"] for t in tags], k=1000)
+    tag_pages = [f"/tags/{t['name']}" + rnd.choice(("", "", "?sort=votes", "?sort=active")) for t in picked]
+    users = [f"/users/{r['author_id']}" for r in rows if r["author_id"]]
+    return {"list, deep cursor": lists, "tag page": tag_pages, "user page": users}
+
+
+async def run(url: str, count: int, profile: int, queries: bool, mixed: int = 0, pool: int = 1000,
+              profile_route: str = "thread") -> None:
     global SHOWN
     import httpx
 
@@ -168,12 +197,18 @@ async def run(url: str, count: int, profile: int, queries: bool, mixed: int = 0,
                                         ("member thread page", mem, question)):
                 wall, cpu, trips = await measure(client, path, count)
                 print(f"  {label:24} {wall:6.2f} ms wall  {cpu:6.2f} ms CPU  {trips:5.1f} round trips")
+            others = await _other_pages(rnd)
+            for label, paths in others.items():
+                wall, cpu, trips = await measure(anon, lambda paths=paths: rnd.choice(paths), count)
+                print(f"  {label:24} {wall:6.2f} ms wall  {cpu:6.2f} ms CPU  {trips:5.1f} round trips")
             if mixed:
                 await _mixed(anon, ids, mixed, pool, rnd)
             if profile:
                 prof = cProfile.Profile()
                 prof.enable()
-                await measure(anon, question, profile)
+                routes = {"thread": question, "list": lambda: rnd.choice(others["list, deep cursor"]),
+                          "tag": lambda: rnd.choice(others["tag page"]), "user": lambda: rnd.choice(others["user page"])}
+                await measure(anon, routes[profile_route], profile)
                 prof.disable()
                 out = io.StringIO()
                 pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(45)
@@ -199,6 +234,8 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--count", type=int, default=200, help="pages per measure")
     parser.add_argument("--profile", type=int, default=0, help="profile this many anonymous misses")
+    parser.add_argument("--profile-route", choices=("thread", "list", "tag", "user"), default="thread",
+                        help="the page --profile profiles")
     parser.add_argument("--queries", action="store_true", help="print the statements of one miss")
     parser.add_argument("--mixed", type=int, default=0, help="then this many requests of a mixed load (3%% votes)")
     parser.add_argument("--pool", type=int, default=1000, help="questions the mixed load reads")
@@ -217,7 +254,7 @@ def main() -> None:
         for name in ("voting", "acceptance"):
             setattr(importlib.import_module(f"community.{name}"), "bump_generation", everything)
     _count_round_trips()
-    asyncio.run(run(args.database_url, args.count, args.profile, args.queries, args.mixed, args.pool))
+    asyncio.run(run(args.database_url, args.count, args.profile, args.queries, args.mixed, args.pool, args.profile_route))
 
 
 if __name__ == "__main__":

@@ -482,7 +482,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
 async def list_questions(sort: Any = "newest", tag: Any = None, cursor: Any = None, limit: int = PAGE_SIZE,
                          viewer: User | None = None) -> tuple[list[Post], str | None]:
     sort = sort or "newest"
-    _listed(sort, tag)  # checks the sort and the tag name
+    _check_list(sort, tag)
     key = _SORT_FIELDS[sort]
     listed_tag = await _list_tag(tag)
     after = None
@@ -490,10 +490,8 @@ async def list_questions(sort: Any = "newest", tag: Any = None, cursor: Any = No
         if not isinstance(cursor, str):
             raise Invalid("cursor", "That page link is broken; go back to the first page.")
         after = _decode_cursor(cursor, sort)
-    # The page's ids as an index range (community/question_lists.py), then its rows by primary key.
-    found = await question_lists.page(sort, listed_tag, after, limit + 1) if listed_tag is not False else []
-    by_id = {p.id: p for p in await Post.filter(id__in=[pk for _, pk in found]).select_related("author")} if found else {}
-    rows = [by_id[pk] for _, pk in found if pk in by_id]
+    # The page as an index range, with its rows and authors, in one statement (community/question_lists.py).
+    rows = await question_lists.questions(sort, listed_tag, after, limit + 1) if listed_tag is not False else []
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -502,24 +500,16 @@ async def list_questions(sort: Any = "newest", tag: Any = None, cursor: Any = No
     return rows, next_cursor
 
 
-def _listed(sort: Any, tag: Any) -> Any:
-    """The questions a list of this sort and tag shows, unordered."""
+def _check_list(sort: Any, tag: Any) -> None:
+    """Refuses a sort or a tag name a list cannot have."""
     if sort not in SORTS:
         raise Invalid("sort", f"Sort by one of: {', '.join(SORTS)}.")
-    qs = Post.filter(kind="question", deleted_at=None, hidden=False)
-    if sort == "unanswered":
-        qs = qs.filter(state="unanswered")
-    elif sort == "unsolved":
-        qs = qs.exclude(state="solved")
-    if tag:
-        if not isinstance(tag, str) or not TAG_RE.match(tag):
-            raise Invalid("tag", "That is not a valid tag name.")
-        qs = qs.filter(tags__name=tag)
-    return qs
+    if tag and (not isinstance(tag, str) or not TAG_RE.match(tag)):
+        raise Invalid("tag", "That is not a valid tag name.")
 
 
-async def _list_tag(tag: Any) -> tuple[int, int] | None | bool:
-    """None for no tag, the tag's (id, question_count), or False for a tag that does not exist (no questions)."""
+async def _list_tag(tag: Any) -> int | None | bool:
+    """None for no tag, the tag's id, or False for a tag that does not exist (no questions)."""
     if not tag:
         return None
     return await question_lists.tag_for_list(tag) or False
@@ -529,7 +519,7 @@ async def previous_cursor(sort: Any, tag: Any, first: Post, limit: int = PAGE_SI
     """The page before the one that starts with `first`, as list_questions' cursor ("" for the first
     page): the `limit` questions listed just before it, and the one before those, are read backwards."""
     sort = sort or "newest"
-    _listed(sort, tag)  # checks the sort and the tag name
+    _check_list(sort, tag)
     key = _SORT_FIELDS[sort]
     listed_tag = await _list_tag(tag)
     if listed_tag is False:
@@ -544,13 +534,23 @@ async def tags(limit: int = 200) -> list[Tag]:
     return await Tag.filter(question_count__gt=0).order_by("-question_count", "name").limit(limit)
 
 
-async def user_posts(user_id: int, kind: str, limit: int = 30) -> list[Post]:
-    rows = await Post.filter(author_id=user_id, kind=kind, deleted_at=None, hidden=False).order_by("-created_at").limit(limit)
-    if kind == "answer":
-        qids = {r.question_id for r in rows}
-        titles = {q.id: q.title for q in await Post.filter(id__in=qids).only("id", "title")}
-        for r in rows:
-            r.title = titles.get(r.question_id, "")
-    return rows
+@dataclass(frozen=True)
+class PostLink:
+    """What a member's page lists of one of their posts: its score and the thread it links to."""
+
+    id: int
+    question_id: int | None  # None for a question
+    title: str  # the thread's title (an answer's question's)
+    score: int
+
+
+async def user_posts(user_id: int, kind: str, limit: int = 30) -> list[PostLink]:
+    """The member's latest visible questions or answers, newest first: one plain statement (a page
+    that is not kept; two querysets and 30 whole posts cost more than the statement)."""
+    title = "p.title" if kind == "question" else "(SELECT q.title FROM post q WHERE q.id = p.question_id)"
+    rows = await db.fetch(f"SELECT p.id, p.question_id, p.score, {title} AS title FROM post p WHERE p.author_id = ? "
+                          "AND p.kind = ? AND p.deleted_at IS NULL AND p.hidden = ? ORDER BY p.created_at DESC LIMIT ?",
+                          [user_id, kind, False, limit])
+    return [PostLink(int(r["id"]), r["question_id"], r["title"] or "", int(r["score"])) for r in rows]
 
 

@@ -41,7 +41,9 @@ def _fold(char: str) -> str:
 @functools.lru_cache(maxsize=8192)
 def slugify(title: str) -> str:
     """Lower-case ASCII words joined by '-', at most MAX_LENGTH characters, cut between words."""
-    text = "".join(_fold(c) for c in unicodedata.normalize("NFC", title or "")).lower()
+    title = title or ""
+    # Most titles are ASCII, which NFC and folding leave as they are: skip the walk over each character.
+    text = (title if title.isascii() else "".join(_fold(c) for c in unicodedata.normalize("NFC", title))).lower()
     words = [w for w in _NOT_WORD.split(_INNER_APOSTROPHE.sub("", text)) if w]
     slug = ""
     for word in words:

@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from community import accounts, clock, counts, db, honeypot, inputs, outage, settings, slugs, times
+from community import accounts, clock, counts, db, honeypot, inputs, model_rows, outage, settings, slugs, times
 from community.config import ROOT
 from community.errors import BadRequest, Busy, DomainError, NotAllowed, NotFound, TooLarge
 from community.models import User
@@ -133,7 +133,7 @@ async def _member(request: Request, uid: int, key: str) -> User | None:
     request.state.unread = int(row["unread_count"])
     generation = row["content_generation"]
     request.state.generation = (int(generation) if generation is not None else 0, bumps)
-    return User._init_from_db(**row)  # how the ORM builds a fetched row; the extra columns are ignored
+    return model_rows.build(User, row)  # as the ORM builds a fetched row; the extra columns are ignored
 
 
 async def log_in(request: Request, user: User) -> None:

@@ -1,6 +1,6 @@
-"""Question lists and tag pages page through every question once, in order, with either shape of a tag
-page (community/question_lists.py): a common tag walks the sort's index and probes post_tag, a rare
-tag reads its post_tag rows first. Ties in the sort key are broken by id, forwards and backwards."""
+"""Question lists and tag pages page through every question once, in order (community/question_lists.py).
+Ties in the sort key are broken by id, forwards and backwards. A tag page reads `post_tag` alone, whose
+copy of each question's sort keys follows every change to the question (migration 0016's triggers)."""
 
 from __future__ import annotations
 
@@ -42,8 +42,7 @@ async def _expected(sort: str, tag: str | None) -> list[int]:
 
 @pytest.mark.parametrize("tag", [None, "common", "rare"])
 @pytest.mark.parametrize("sort", questions.SORTS)
-async def test_pages_cover_the_list_in_order_forwards_and_backwards(database, users, fake_clock, monkeypatch, sort, tag):
-    monkeypatch.setattr(question_lists, "_counted", None)
+async def test_pages_cover_the_list_in_order_forwards_and_backwards(database, users, fake_clock, sort, tag):
     await _ask_many(users, fake_clock)
     expected = await _expected(sort, tag)
     assert len(expected) >= (2 if tag == "rare" else 8), expected
@@ -69,9 +68,45 @@ async def test_pages_cover_the_list_in_order_forwards_and_backwards(database, us
         assert (before or None) == want, (i, before, want)
 
 
-async def test_a_common_tag_walks_the_index_and_a_rare_one_reads_its_rows(database, users, fake_clock, monkeypatch):
-    monkeypatch.setattr(question_lists, "_counted", None)
+async def _keys_out_of_step() -> list[Any]:
+    """post_tag rows whose copy of the question's keys differs from the question's own."""
+    rows = await db.fetch("SELECT pt.post_id, pt.tag_id, pt.created_at, pt.last_activity_at, pt.score, pt.state, pt.listed, "
+                          "p.created_at AS p_created_at, p.last_activity_at AS p_last_activity_at, p.score AS p_score, "
+                          "p.state AS p_state, p.deleted_at, p.hidden FROM post_tag pt JOIN post p ON p.id = pt.post_id")
+    assert rows
+    return [r for r in rows if (r["created_at"], r["last_activity_at"], r["score"], r["state"], bool(r["listed"]))
+            != (r["p_created_at"], r["p_last_activity_at"], r["p_score"], r["p_state"], r["deleted_at"] is None and not r["hidden"])]
+
+
+async def test_post_tag_follows_each_change_to_its_question(database, users, fake_clock):
+    from community import acceptance, voting
+
+    asker, helper = await users("asker", 5000), await users("helper", 5000)
+    voter = await users("voter", 5000)
+    q = await questions.ask(asker, "Roaming charges in Spain after the update", "A body that is long enough to post.", ["roaming", "spain"])
+    assert not await _keys_out_of_step()
+    await voting.vote(voter, q.id, 1)  # score
+    fake_clock.advance(minutes=5)
+    a = await questions.answer(helper, q.id, "Turn data roaming on in the settings, then restart.")  # state, activity
+    assert not await _keys_out_of_step()
+    await acceptance.accept(asker, q.id, a.id)  # solved
+    await questions.edit(asker, q.id, tags="roaming eu-travel")  # a new post_tag row, filled in on insert
+    rows = await db.fetch("SELECT t.name, pt.score, pt.state FROM post_tag pt JOIN tag t ON t.id = pt.tag_id ORDER BY t.name")
+    assert [(r["name"], r["score"], r["state"]) for r in rows] == [("eu-travel", 1, "solved"), ("roaming", 1, "solved")]
+    assert not await _keys_out_of_step()
+
+    await db.execute("UPDATE post SET hidden = ? WHERE id = ?", [True, q.id])
+    assert await questions.list_questions("newest", "roaming") == ([], None)
+    await db.execute("UPDATE post SET hidden = ? WHERE id = ?", [False, q.id])
+    assert [p.id for p in (await questions.list_questions("votes", "eu-travel"))[0]] == [q.id]
+    await db.execute("UPDATE post SET deleted_at = ? WHERE id = ?", [fake_clock.now(), q.id])
+    assert await questions.list_questions("active", "eu-travel") == ([], None)
+    assert not await _keys_out_of_step()
+
+
+async def test_a_tag_page_is_a_range_of_post_tag(database, users, fake_clock, monkeypatch):
     await _ask_many(users, fake_clock)
+    assert not await _keys_out_of_step()
     seen: list[str] = []
     real_fetch = db.fetch
 
@@ -80,13 +115,11 @@ async def test_a_common_tag_walks_the_index_and_a_rare_one_reads_its_rows(databa
         return await real_fetch(sql, values, conn)
 
     monkeypatch.setattr(db, "fetch", fetch)
-    threshold = await question_lists.common_tag_threshold(LIMIT + 1)  # sqrt(5 x 29 questions listed or not)
-    assert 5 < threshold < 25
-    await questions.list_questions("votes", "common", None, limit=LIMIT)  # 28 questions
-    assert any("EXISTS (SELECT 1 FROM post_tag" in s for s in seen)
-    seen.clear()
-    await questions.list_questions("votes", "rare", None, limit=LIMIT)  # 6 questions
-    assert any("WITH tagged AS MATERIALIZED" in s for s in seen) and not any("EXISTS" in s for s in seen)
+    for tag in ("common", "rare"):
+        seen.clear()
+        await questions.list_questions("votes", tag, None, limit=LIMIT)
+        page = [s for s in seen if "ORDER BY" in s]
+        assert len(page) == 1 and "FROM post_tag pt WHERE pt.tag_id = ?" in page[0] and "ORDER BY pt.score DESC" in page[0]
     seen.clear()
     rows, cursor = await questions.list_questions("newest", "no-such-tag", None, limit=LIMIT)
     assert (rows, cursor) == ([], None)
