@@ -124,6 +124,17 @@ def _post(path: str, token: str, body: dict) -> dict:
             "headers": {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}}
 
 
+def deep_list_path(rnd: random.Random, row: Any) -> str:
+    """A list page with a deep cursor: a random sort that lists the question `row` (its id, state and
+    sort keys), from just after it."""
+    from community.question_lists import SORT_FIELDS
+    from community.questions import SORTS, _encode_cursor
+
+    sort = rnd.choice([s for s in SORTS if (s != "unanswered" or row["state"] == "unanswered")
+                       and (s != "unsolved" or row["state"] != "solved")])
+    return f"/questions?sort={sort}&cursor={_encode_cursor(row[SORT_FIELDS[sort]], row['id'])}"
+
+
 async def _requests(url: str, base: str, seed: int, datasets: Path) -> tuple[dict[str, list[dict]], list[str], list[tuple[str, str]]]:
     """Every class's requests, made from the database (random questions, deep cursors, Zipf tags,
     members), plus the search queries and similar-question inputs from real titles."""
@@ -132,7 +143,7 @@ async def _requests(url: str, base: str, seed: int, datasets: Path) -> tuple[dic
     import asyncpg
     import httpx
 
-    from community.questions import SORTS, _encode_cursor
+    from community.questions import SORTS
     from community.slugs import question_path
     from search_bench import make_queries, similar_inputs
 
@@ -144,13 +155,7 @@ async def _requests(url: str, base: str, seed: int, datasets: Path) -> tuple[dic
         rows = await conn.fetch("SELECT id, title, created_at, last_activity_at, score, state FROM post "
                                 "WHERE id = ANY($1::int[]) AND kind = 'question'", ids)
         threads = [_get(question_path(r["id"], r["title"])) for r in rows]
-        keys = {"newest": "created_at", "active": "last_activity_at", "unanswered": "created_at",
-                "unsolved": "created_at", "votes": "score"}
-        lists = []
-        for r in rows:
-            sort = rnd.choice([s for s in SORTS if (s != "unanswered" or r["state"] == "unanswered")
-                               and (s != "unsolved" or r["state"] != "solved")])
-            lists.append(_get(f"/questions?sort={sort}&cursor={_encode_cursor(r[keys[sort]], r['id'])}"))
+        lists = [_get(deep_list_path(rnd, r)) for r in rows]
         lists += [_get(f"/questions?sort={s}") for s in SORTS]
         tags = await conn.fetch("SELECT name, question_count FROM tag WHERE question_count > 0")
         picked = rnd.choices(tags, weights=[t["question_count"] for t in tags], k=1000)

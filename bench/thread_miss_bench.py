@@ -120,19 +120,13 @@ async def _other_pages(rnd: random.Random) -> dict[str, list[str]]:
     random sort with a cursor at a random question, a tag page of a tag chosen by its questions, the
     page of a random question's author."""
     from community import db
-    from community.questions import SORTS, _encode_cursor
+    from scale_load import deep_list_path
 
     rows = await db.fetch("SELECT id, created_at, last_activity_at, score, state, author_id FROM post "
                           "WHERE kind = 'question' AND deleted_at IS NULL AND NOT hidden ORDER BY id")
     rows = rnd.sample(rows, min(len(rows), 2000))
-    keys = {"newest": "created_at", "active": "last_activity_at", "unanswered": "created_at",
-            "unsolved": "created_at", "votes": "score"}
-    lists = []
-    for r in rows:
-        sort = rnd.choice([s for s in SORTS if (s != "unanswered" or r["state"] == "unanswered")
-                           and (s != "unsolved" or r["state"] != "solved")])
-        value = db.as_datetime(r[keys[sort]]) if sort != "votes" else r["score"]
-        lists.append(f"/questions?sort={sort}&cursor={_encode_cursor(value, r['id'])}")
+    lists = [deep_list_path(rnd, {**r, "created_at": db.as_datetime(r["created_at"]),
+                                  "last_activity_at": db.as_datetime(r["last_activity_at"])}) for r in rows]
     tags = await db.fetch("SELECT name, question_count FROM tag WHERE question_count > 0")
     picked = rnd.choices(tags, weights=[t["question_count"] for t in tags], k=1000)
     tag_pages = [f"/tags/{t['name']}" + rnd.choice(("", "", "?sort=votes", "?sort=active")) for t in picked]

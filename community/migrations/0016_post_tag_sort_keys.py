@@ -13,6 +13,9 @@ changes, and one on `post_tag` fills them in for a new row (tags added on asking
 Writers need not know. A bulk load with triggers off (bench/scale_bench.py) runs BACKFILL itself.
 """
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
@@ -86,14 +89,12 @@ def _uninstall_sql(dialect: str) -> list[str]:
     return out + [f"ALTER TABLE post_tag DROP COLUMN {name}" for name in KEYS + ("listed",)]
 
 
-async def install(apps, state_editor) -> None:
-    for sql in _install_sql(state_editor.client.capabilities.dialect):
-        await state_editor.client.execute_script(sql)
-
-
-async def uninstall(apps, state_editor) -> None:
-    for sql in _uninstall_sql(state_editor.client.capabilities.dialect):
-        await state_editor.client.execute_script(sql)
+def _run(statements: Callable[[str], list[str]]) -> Callable[..., Awaitable[None]]:
+    """A RunPython step running the statements for the database's dialect."""
+    async def run(apps: Any, state_editor: Any) -> None:
+        for sql in statements(state_editor.client.capabilities.dialect):
+            await state_editor.client.execute_script(sql)
+    return run
 
 
 class Migration(migrations.Migration):
@@ -101,4 +102,4 @@ class Migration(migrations.Migration):
 
     initial = False
 
-    operations = [ops.RunPython(install, uninstall)]
+    operations = [ops.RunPython(_run(_install_sql), _run(_uninstall_sql))]
