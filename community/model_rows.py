@@ -3,7 +3,7 @@
 A page of a large forum that is not kept (issue 17) spends much of its time in the ORM: each
 queryset is built, compiled and its rows split per request. Where a page reads a fixed shape of rows
 (a thread, a page of a question list, the tickets of those questions) it writes the statement once
-per process from the models' own column lists (a column added to a model is read with no change
+per process from the models' own column lists (`columns`) (a column added to a model is read with no change
 here) and builds the rows into models through `Model._init_from_db`, the ORM's own constructor for a
 fetched row (it converts SQLite's text dates and integer booleans as the ORM does). A related row
 read in the same statement (its columns prefixed `r__`) is attached as `select_related` attaches it.
@@ -15,13 +15,16 @@ compares what it builds with what the ORM builds, so a Tortoise release that cha
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 PREFIX = "r__"  # the related row's columns
 
 
+@functools.cache
 def columns(model: Any, alias: str, related: bool = False) -> str:
-    """The select list of every column of `model` read through `alias` (prefixed for a related row)."""
+    """The select list of every column of `model` read through `alias` (prefixed for a related row),
+    written once per process."""
     prefix = PREFIX if related else ""
     return ", ".join(f'{alias}."{column}" AS "{prefix}{column}"' for column in model._meta.fields_db_projection.values())
 

@@ -78,15 +78,11 @@ async def questions(sort: str, tag: int | None, after: tuple[Any, int] | None, l
     queryset. The rows come back in no set order (an outer ORDER BY would sort them again); they are
     put in the page's order here."""
     sql, values = _statement(sort, tag, after, limit, False)
-    if not _joined:
-        _joined.append(f'{model_rows.columns(Post, "q")}, {model_rows.columns(User, "u", related=True)}')
-    rows = await db.fetch(f'WITH pg AS ({sql}) SELECT {_joined[0]} FROM pg '
-                          'JOIN post q ON q.id = pg.id LEFT JOIN "user" u ON u.id = q.author_id', values)
+    rows = await db.fetch(f'WITH pg AS ({sql}) SELECT {model_rows.columns(Post, "q")}, {model_rows.columns(User, "u", related=True)} '
+                          'FROM pg JOIN post q ON q.id = pg.id LEFT JOIN "user" u ON u.id = q.author_id', values)
     authors: dict[int, User] = {}
     found = [model_rows.build(Post, row, "author", User, authors) for row in rows]
     key = SORT_FIELDS[sort]
     found.sort(key=lambda p: (getattr(p, key), p.id), reverse=True)
     return found
 
-
-_joined: list[str] = []  # the select list of `questions`, written once per process

@@ -10,21 +10,21 @@ community/model_rows.py, so templates and services see no difference.
 
 from __future__ import annotations
 
+import functools
+
 from community import db, model_rows
 from community.models import Comment, Post, User
 
-_sql: dict[str, str] = {}
-
-
+@functools.cache
 def _statements() -> dict[str, str]:
-    if not _sql:
-        author = model_rows.columns(User, "u", related=True)
-        _sql["posts"] = (f'SELECT {model_rows.columns(Post, "p")}, {author} FROM post p LEFT JOIN "user" u ON u.id = p.author_id '
-                         "WHERE (p.id = ? AND p.kind = 'question') OR (p.question_id = ? AND p.kind = 'answer')")
-        _sql["comments"] = (f'SELECT {model_rows.columns(Comment, "c")}, {author} FROM comment c LEFT JOIN "user" u ON u.id = c.author_id '
-                            "WHERE c.deleted_at IS NULL AND c.post_id IN (SELECT id FROM post WHERE id = ? OR question_id = ?) "
-                            "ORDER BY c.created_at, c.id")
-    return _sql
+    author = model_rows.columns(User, "u", related=True)
+    return {
+        "posts": (f'SELECT {model_rows.columns(Post, "p")}, {author} FROM post p LEFT JOIN "user" u ON u.id = p.author_id '
+                  "WHERE (p.id = ? AND p.kind = 'question') OR (p.question_id = ? AND p.kind = 'answer')"),
+        "comments": (f'SELECT {model_rows.columns(Comment, "c")}, {author} FROM comment c LEFT JOIN "user" u ON u.id = c.author_id '
+                     "WHERE c.deleted_at IS NULL AND c.post_id IN (SELECT id FROM post WHERE id = ? OR question_id = ?) "
+                     "ORDER BY c.created_at, c.id"),
+    }
 
 
 async def load(qid: int) -> tuple[Post | None, list[Post], list[Comment]]:

@@ -26,7 +26,7 @@ INDEXES = (
     ("post_tag_list_score", "tag_id, listed, score, post_id"),
     ("post_tag_list_state_created", "tag_id, listed, state, created_at, post_id"),
 )
-_FOLLOWED = ", ".join(KEYS + ("deleted_at", "hidden"))
+FOLLOWED = KEYS + ("deleted_at", "hidden")  # the question's columns post_tag's copy depends on
 
 
 def _listed(dialect: str, row: str) -> str:
@@ -34,13 +34,21 @@ def _listed(dialect: str, row: str) -> str:
     return f"({condition})" if dialect == "postgres" else f"(CASE WHEN {condition} THEN 1 ELSE 0 END)"
 
 
+def _from_question(dialect: str) -> str:
+    """The select list of post_tag's copy (KEYS, then listed) from the question `p`."""
+    return f"{', '.join('p.' + k for k in KEYS)}, {_listed(dialect, 'p')}"
+
+
+def _sqlite_fill(post_id: str) -> str:
+    return f"UPDATE post_tag SET ({', '.join(KEYS)}, listed) = (SELECT {_from_question('sqlite')} FROM post p WHERE p.id = {post_id})"
+
+
 def backfill(dialect: str) -> list[str]:
     """Statements filling every post_tag row's keys from its question (after a load with triggers off)."""
     if dialect == "postgres":
         return ["UPDATE post_tag pt SET " + ", ".join(f"{k} = p.{k}" for k in KEYS)
                 + f", listed = {_listed(dialect, 'p')} FROM post p WHERE p.id = pt.post_id"]
-    return [f"UPDATE post_tag SET ({', '.join(KEYS)}, listed) = (SELECT {', '.join('p.' + k for k in KEYS)}, "
-            f"{_listed(dialect, 'p')} FROM post p WHERE p.id = post_tag.post_id)"]
+    return [_sqlite_fill("post_tag.post_id")]
 
 
 def _install_sql(dialect: str) -> list[str]:
@@ -52,28 +60,26 @@ def _install_sql(dialect: str) -> list[str]:
     out += [f"CREATE INDEX {name} ON post_tag ({columns})" for name, columns in INDEXES]
     keys_from_new = ", ".join(f"{k} = NEW.{k}" for k in KEYS)
     if pg:
-        changed = f"({', '.join('OLD.' + c for c in _FOLLOWED.split(', '))}) IS DISTINCT FROM ({', '.join('NEW.' + c for c in _FOLLOWED.split(', '))})"
+        changed = f"({', '.join('OLD.' + c for c in FOLLOWED)}) IS DISTINCT FROM ({', '.join('NEW.' + c for c in FOLLOWED)})"
         out += [
             "CREATE FUNCTION post_tag_keys_follow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
             f"UPDATE post_tag SET {keys_from_new}, listed = {_listed(dialect, 'NEW')} WHERE post_id = NEW.id; "
             "RETURN NULL; END $$",
-            f"CREATE TRIGGER post_tag_keys_follow AFTER UPDATE OF {_FOLLOWED} ON post FOR EACH ROW "
+            f"CREATE TRIGGER post_tag_keys_follow AFTER UPDATE OF {', '.join(FOLLOWED)} ON post FOR EACH ROW "
             f"WHEN (NEW.kind = 'question' AND {changed}) EXECUTE FUNCTION post_tag_keys_follow()",
             "CREATE FUNCTION post_tag_keys_fill() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"SELECT {', '.join('p.' + k for k in KEYS)}, {_listed(dialect, 'p')} "
+            f"SELECT {_from_question(dialect)} "
             f"INTO {', '.join('NEW.' + k for k in KEYS)}, NEW.listed FROM post p WHERE p.id = NEW.post_id; "
             "RETURN NEW; END $$",
             "CREATE TRIGGER post_tag_keys_fill BEFORE INSERT ON post_tag FOR EACH ROW EXECUTE FUNCTION post_tag_keys_fill()",
         ]
     else:
-        changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _FOLLOWED.split(", "))
+        changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in FOLLOWED)
         out += [
-            f"CREATE TRIGGER post_tag_keys_follow AFTER UPDATE OF {_FOLLOWED} ON post "
+            f"CREATE TRIGGER post_tag_keys_follow AFTER UPDATE OF {', '.join(FOLLOWED)} ON post "
             f"WHEN NEW.kind = 'question' AND ({changed}) BEGIN "
             f"UPDATE post_tag SET {keys_from_new}, listed = {_listed(dialect, 'NEW')} WHERE post_id = NEW.id; END",
-            "CREATE TRIGGER post_tag_keys_fill AFTER INSERT ON post_tag BEGIN "
-            f"UPDATE post_tag SET ({', '.join(KEYS)}, listed) = (SELECT {', '.join('p.' + k for k in KEYS)}, "
-            f"{_listed(dialect, 'p')} FROM post p WHERE p.id = NEW.post_id) "
+            f"CREATE TRIGGER post_tag_keys_fill AFTER INSERT ON post_tag BEGIN {_sqlite_fill('NEW.post_id')} "
             "WHERE post_id = NEW.post_id AND tag_id = NEW.tag_id; END",
         ]
     return out
