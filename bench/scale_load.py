@@ -29,6 +29,7 @@ for _path in (str(ROOT), str(ROOT / "bench")):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
+import cpu_account  # noqa: E402
 import scale_data  # noqa: E402
 
 PYTHON = sys.executable
@@ -221,12 +222,18 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else float("nan")
 
 
-def _wrk(base: str, script: Path, data: Path, mode: str, connections: int, seconds: int, seed: int) -> dict[str, dict]:
-    """Run wrk in one mode; per class: count, req/s, p50/p95/p99 ms, 5xx, other errors."""
+def _wrk(base: str, script: Path, data: Path, mode: str, connections: int, seconds: int, seed: int,
+         server_pid: int | None = None) -> dict[str, dict]:
+    """Run wrk in one mode; per class: count, req/s, p50/p95/p99 ms, 5xx, other errors; with the
+    server's pid, also the CPU seconds each part of the machine spent over the whole run ("(cpu)")."""
     out = Path(tempfile.mkdtemp(prefix=f"scale-wrk-{mode}-", dir="/tmp"))
     cmd = ["wrk", f"-t{connections}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script),
            base, "--", str(data), mode, str(connections), str(out), str(seed)]
+    before = cpu_account.reading(server_pid) if server_pid else None
+    started = time.monotonic()
     run = subprocess.run(cmd, capture_output=True, text=True)
+    cpu = cpu_account.spent(before, cpu_account.reading(server_pid)) if before else None
+    wall = time.monotonic() - started
     if run.returncode != 0:
         raise SystemExit(f"wrk failed: {run.stderr or run.stdout}")
     sock = [int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", run.stdout)]
@@ -255,6 +262,8 @@ def _wrk(base: str, script: Path, data: Path, mode: str, connections: int, secon
                         "p99": _pct(ms, 99), "5xx": sum(1 for s, _ in items if s >= 500),
                         "other": sum(1 for s, _ in items if 400 <= s < 500)}
     result["(socket errors)"] = {"n": sum(sock), "window": elapsed}
+    if cpu is not None:
+        result["(cpu)"] = {"spent": cpu, "requests": sum(len(rows) for rows in per_thread), "seconds": wall}
     return result
 
 
@@ -355,13 +364,15 @@ def run_load(url: str, args: argparse.Namespace) -> None:
         print(f"warming up ({min(20, args.duration)} s) ...", file=sys.stderr, flush=True)
         _wrk(base, script, data, "warm", c, min(20, args.duration), args.load_seed)
         print(f"mixed load ({args.duration} s) ...", file=sys.stderr, flush=True)
-        mixed = _wrk(base, script, data, "mixed", c, args.duration, args.load_seed + 1)
+        mixed = _wrk(base, script, data, "mixed", c, args.duration, args.load_seed + 1, server.pid)
         alone = {}
         for name, _ in ALONE:
             print(f"{name} alone ({args.alone} s) ...", file=sys.stderr, flush=True)
             alone[name] = _wrk(base, script, data, name, c, args.alone, args.load_seed + 2).get(name, {})
-        print("searches one at a time, beside raw PostgreSQL full-text search ...", file=sys.stderr, flush=True)
-        searches = asyncio.run(_search_compare(url, queries[:200], similar[:200]))
+        searches = {}
+        if not args.no_search_compare:
+            print("searches one at a time, beside raw PostgreSQL full-text search ...", file=sys.stderr, flush=True)
+            searches = asyncio.run(_search_compare(url, queries[:200], similar[:200]))
     finally:
         server.terminate()
         try:
@@ -396,6 +407,15 @@ def _print_load(machine: str, args: argparse.Namespace, mixed: dict, alone: dict
                      f"{m['p99']:.1f} | {m['5xx']} | {m['other']} | {verdict} |")
     lines.append(f"| all | 100% | {sum(v['n'] for k, v in mixed.items() if not k.startswith('(')):,} | {total:,.1f} | | | | "
                  f"{sum(v.get('5xx', 0) for v in mixed.values())} | socket errors {mixed['(socket errors)']['n']} | |")
+    if "(cpu)" in mixed:
+        cpu = mixed["(cpu)"]
+        spent, n = cpu["spent"], cpu["requests"]
+        busy = sum(spent[p] for p in cpu_account.PARTS)
+        lines += ["", f"| CPU in the mixed run ({n:,} requests, {cpu['seconds']:.0f} s) | CPU s | share of busy | ms a request |",
+                  "|---|---:|---:|---:|"]
+        for part in cpu_account.PARTS:
+            lines.append(f"| {part} | {spent[part]:.1f} | {spent[part] / busy:.0%} | {spent[part] * 1000 / n:.2f} |")
+        lines.append(f"| (idle) | {spent['idle']:.1f} | | |")
     lines += ["", "| alone, 32 connections | req/s | ratio to bare | p50 ms | p95 ms | p99 ms | 5xx | 4xx |",
               "|---|---:|---:|---:|---:|---:|---:|---:|"]
     bare = alone.get("bare", {}).get("rps") or float("nan")
@@ -403,8 +423,9 @@ def _print_load(machine: str, args: argparse.Namespace, mixed: dict, alone: dict
         if m:
             lines.append(f"| {name} | {m['rps']:,.1f} | {m['rps'] / bare:.0%} | {m['p50']:.1f} | {m['p95']:.1f} | "
                          f"{m['p99']:.1f} | {m['5xx']} | {m['other']} |")
-    lines += ["", "| one at a time (in-process) | queries | p50 ms | p95 ms | p99 ms | p95 ratio to raw FTS |",
-              "|---|---:|---:|---:|---:|---:|"]
+    if searches:
+        lines += ["", "| one at a time (in-process) | queries | p50 ms | p95 ms | p99 ms | p95 ratio to raw FTS |",
+                  "|---|---:|---:|---:|---:|---:|"]
     for name, m in searches.items():
         raw = searches[name.split(":")[0] + ": raw FTS"]["p95"]
         lines.append(f"| {name} | {m['n']} | {m['p50']:.1f} | {m['p95']:.1f} | {m['p99']:.1f} | {m['p95'] / raw:.1f}x |")

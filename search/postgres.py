@@ -13,7 +13,9 @@ is how many rows are ranked, never how many match (docs/benchmarks.md, issue 17)
   it, and counted in the same statement;
 - a query of common words ranks the threads with every word in the title first (the title's short
   vector and GIN index pick the RANK_POOL best by title rank and quality, then those are ranked in
-  full), and the rest of the full text only when titles give too few; its total is "1000+";
+  full), and the rest of the full text only when titles give too few; its total is "1000+". Titles
+  are read from search_title, a narrow copy of each document's title vector and quality (search
+  migration 0005): about 60 rows a page, where a search_document row takes a page of its own;
 - the estimate of how many threads hold every word sits halfway (in ratio) between the product of
   the words' shares and the rarer word's share: a thread's words go together far more than
   independent ones would, and a query taken for a rare one is ranked in full;
@@ -236,6 +238,7 @@ class PostgresBackend:
         if tsq is None:
             return []
         tq_values, cond_values = self._split(tsq, values)
+        titles = "search_document" if conds else "search_title"  # the narrow copy has no filter columns
         if exclude_ids:
             conds.append(f"question_id NOT IN ({','.join('?' * len(exclude_ids))})")
             cond_values += exclude_ids
@@ -247,7 +250,7 @@ class PostgresBackend:
             pick, pick_values = tsq, list(tq_values)
         where = "".join(f" AND {c}" for c in conds)
         sql = (f"SELECT d.question_id, d.quality, ts_rank({WEIGHTS}, d.tsv, q.query) AS rank FROM"
-               f" (SELECT question_id FROM search_document, (SELECT {pick} AS pick, {tsq} AS query) AS q"
+               f" (SELECT question_id FROM {titles}, (SELECT {pick} AS pick, {tsq} AS query) AS q"
                f" WHERE title_tsv @@ pick{where}"
                " ORDER BY ts_rank(title_tsv, query) DESC, quality DESC, question_id DESC LIMIT ?) AS c"
                f" JOIN search_document AS d USING (question_id), (SELECT {tsq} AS query) AS q"
@@ -449,9 +452,9 @@ class PostgresBackend:
         for vector, pick in (("title_tsv", "pairs"), ("title_tsv", "pick"), ("tsv", "pick")):
             if pick == "pairs" and len(parts) < 2:
                 continue
-            weights = f"{WEIGHTS}, " if vector == "tsv" else ""
+            weights, table = (f"{WEIGHTS}, ", "search_document") if vector == "tsv" else ("", "search_title")
             chooser, chooser_values = (pairs, pair_values) if pick == "pairs" else (" || ".join(parts), key)
-            sql = (f"SELECT question_id, quality, ts_rank({weights}{vector}, query) AS rank FROM search_document,"
+            sql = (f"SELECT question_id, quality, ts_rank({weights}{vector}, query) AS rank FROM {table},"
                    f" (SELECT {query} AS query, {chooser} AS {pick}) AS q"
                    f" WHERE {vector} @@ {pick} ORDER BY rank DESC, question_id DESC LIMIT 20")
             rows = await db.fetch(sql, words + body_words + chooser_values)

@@ -114,3 +114,48 @@ async def test_similar_questions_leave_out_the_commonest_title_words(backend, mo
     assert await backend._key_words(["How", "do", "I"], ["refund", "bundle", "roaming"]) == ([], ["bundle", "roaming"])
     hits = await backend.similar("Roaming refund for my data bundle", "", 5)
     assert [h.question_id for h in hits][:5] and all(h.question_id <= 6 or "data" in h.title.lower() for h in hits)
+
+
+async def _titles_out_of_step() -> list[dict]:
+    """Documents whose narrow title copy (search_title) is missing, left over or different."""
+    return await db.fetch(
+        "SELECT question_id, d.question_id IS NULL AS left_over, t.question_id IS NULL AS missing"
+        " FROM search_document AS d FULL JOIN search_title AS t USING (question_id)"
+        " WHERE d.question_id IS NULL OR t.question_id IS NULL OR t.quality <> d.quality OR t.title_tsv <> d.title_tsv", [])
+
+
+async def test_titles_are_kept_in_a_narrow_copy_in_step(backend) -> None:
+    rows = await db.fetch("SELECT count(*) AS n FROM search_title", [])
+    assert rows[0]["n"] == 80 and await _titles_out_of_step() == []
+    # Re-indexed with a new title and quality, removed, and the same document again unchanged.
+    renamed = ThreadDoc(1, "Porting my number to a new network", "Body.", "", ["porting"], "alice", 1,
+                        state="solved", created_at=START)
+    retitled = ThreadDoc(3, "Unlocking a handset", "Some text about a trip.", "", ["roaming"], "alice", 1,
+                         created_at=START)  # the title alone changes (the same quality)
+    await backend.apply([renamed, retitled], [2])
+    await backend.apply([renamed], [])
+    assert await _titles_out_of_step() == []
+    kept = await db.fetch("SELECT question_id, quality, title_tsv::text AS t FROM search_title"
+                          " WHERE question_id IN (1, 2, 3) ORDER BY question_id", [])
+    assert [(r["question_id"], r["quality"]) for r in kept] == [(1, 1.25), (3, 1.0)]
+    assert "'port'" in kept[0]["t"] and "'unlock'" in kept[1]["t"]
+
+    async def batches():
+        yield [renamed, ThreadDoc(5, "Roaming again", "Body.", "", [], "alice", 1, created_at=START)]
+
+    assert await backend.rebuild(batches()) == 2
+    assert await _titles_out_of_step() == []
+    rows = await db.fetch("SELECT question_id FROM search_title ORDER BY question_id", [])
+    assert [r["question_id"] for r in rows] == [1, 5]
+
+
+async def test_the_title_tier_reads_the_narrow_copy_unless_a_filter_needs_the_document(backend) -> None:
+    # Take thread 1 out of the narrow copy only: a plain query's title tier no longer finds it, a
+    # query with a tag filter (a column only search_document has) still does.
+    await db.execute("DELETE FROM search_title WHERE question_id = 1", [])
+    plain = [r["question_id"] for r in await backend._titles_first(parse("roaming"), False, 50)]
+    assert sorted(plain) == [2, 3, 4, 5, 6]
+    filtered = [r["question_id"] for r in await backend._titles_first(parse("roaming [roaming]"), False, 50)]
+    assert sorted(filtered) == [1, 2, 3, 4, 5, 6]
+    similar = [h.question_id for h in await backend.similar("Roaming question about the network", "", 5)]
+    assert 1 not in similar and len(similar) == 5
