@@ -157,6 +157,26 @@ async def test_quick_draw_counts_answers_within_five_minutes(users, database, fa
          f"/users/{author.id}#badges", None, "")]
 
 
+async def test_quick_draw_is_looked_for_only_after_a_quick_answer(users, database, fake_clock, monkeypatch):
+    asker, author = await users("asker", 20), await users("author", 20)
+    asked: list[tuple[str, ...]] = []
+    real = badges.award
+
+    async def award(user_ids, names, conn, posts=None):
+        asked.append(tuple(names))
+        return await real(user_ids, names, conn, posts)
+
+    monkeypatch.setattr(badges, "award", award)
+    q = await _ask(asker, 0)
+    fake_clock.advance(minutes=5)
+    await _answer(author, q)  # 5 minutes: still quick
+    await _answer(asker, q)  # the asker's own answer never counts
+    fake_clock.advance(seconds=1)
+    await _answer(author, q)  # 5 minutes and a second: too late
+    answered = [names for names in asked if "helper" in names]
+    assert [("quick_draw" in names) for names in answered] == [True, False, False]
+
+
 async def test_devoted_needs_seven_utc_days_in_a_row(users, database, fake_clock):
     asker, author = await users("asker", 20), await users("author", 20)
     fake_clock.set(datetime(2026, 3, 1, 23, 50, tzinfo=timezone.utc))
