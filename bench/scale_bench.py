@@ -290,6 +290,9 @@ def main() -> None:
             s.add_argument("--alone", type=int, default=15, help="seconds for each route measured alone")
             s.add_argument("--connections", type=int, default=32)
             s.add_argument("--load-seed", type=int, default=11)
+            s.add_argument("--think-ms", type=float, default=0,
+                           help="mixed load below saturation: each connection pauses this long on average "
+                                "(exponential) before each request; the runs alone stay saturating")
             s.add_argument("--no-search-compare", action="store_true",
                            help="skip the searches one at a time beside raw full-text search (minutes at a million)")
     args = ap.parse_args()

@@ -98,6 +98,14 @@ end
 """
 
 
+# With --think-ms: each connection waits an exponentially distributed pause (that mean) before each
+# request, as a member reads before the next click, so the mix runs below saturation (wrk calls
+# delay() after a response and request() only when the pause is over, so the pause is not timed).
+PACED = """
+function delay() return -{think} * math.log(1 - math.random()) end
+"""
+
+
 def _lua_string(s: str) -> str:
     """A Lua string literal: UTF-8 bytes, anything but plain ASCII as a decimal escape."""
     safe = set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 /?=&%-_.:,;@+*()[]{}<>!#$^~'|")
@@ -360,11 +368,15 @@ def run_load(url: str, args: argparse.Namespace) -> None:
         data.write_text("return " + _lua({"requests": requests, "modes": modes}))
         script = work / "scale.lua"
         script.write_text(LUA)
+        paced = script
+        if args.think_ms:
+            paced = work / "scale-paced.lua"
+            paced.write_text(LUA + PACED.format(think=float(args.think_ms)))
         c = args.connections
         print(f"warming up ({min(20, args.duration)} s) ...", file=sys.stderr, flush=True)
         _wrk(base, script, data, "warm", c, min(20, args.duration), args.load_seed)
         print(f"mixed load ({args.duration} s) ...", file=sys.stderr, flush=True)
-        mixed = _wrk(base, script, data, "mixed", c, args.duration, args.load_seed + 1, server.pid)
+        mixed = _wrk(base, paced, data, "mixed", c, args.duration, args.load_seed + 1, server.pid)
         alone = {}
         for name, _ in ALONE:
             print(f"{name} alone ({args.alone} s) ...", file=sys.stderr, flush=True)
@@ -391,7 +403,9 @@ def run_load(url: str, args: argparse.Namespace) -> None:
 def _print_load(machine: str, args: argparse.Namespace, mixed: dict, alone: dict, searches: dict) -> None:
     lines = [f"machine: {machine}",
              f"load: wrk -t{args.connections} -c{args.connections} (one connection per thread, LuaJIT timer per request); "
-             f"mixed {args.duration} s after a {min(20, args.duration)} s warm-up (counted: the {mixed['(socket errors)']['window']:.0f} s in which all "
+             f"mixed {args.duration} s after a {min(20, args.duration)} s warm-up"
+             + (f", each connection pausing {args.think_ms} ms on average before each request" if args.think_ms else "")
+             + f" (counted: the {mixed['(socket errors)']['window']:.0f} s in which all "
              f"connections ran); alone {args.alone} s each; server: run.py serve, WORKERS=2, "
              "SEARCH_BACKEND=postgres, EMBEDDINGS=0", "",
              "| route class (mixed load) | share | requests | req/s | p50 ms | p95 ms | p99 ms | 5xx | 4xx | p95 target |",
