@@ -443,13 +443,7 @@ async def thread(question_id: Any, viewer: User | None, content: Thread | None =
     return Thread(q, answers, content.comments, my_votes, watching)
 
 
-_SORT_FIELDS = {
-    "newest": "created_at",
-    "active": "last_activity_at",
-    "unanswered": "created_at",
-    "unsolved": "created_at",
-    "votes": "score",
-}
+_SORT_FIELDS = question_lists.SORT_FIELDS  # the column each sort orders by
 
 
 def _encode_cursor(value: Any, pk: int) -> str:
